@@ -1,0 +1,118 @@
+/**
+ * `pnpm bench` in packages/crypto: one JSON line per operation and backend
+ * ({ op, backend, ops_per_s, MB_per_s? }), then a summary line with the
+ * native/noble ratios the foundation issue sets targets for (≥ 10× for
+ * X25519 and Ed25519 verify). Both backends run in the same process, one
+ * after the other, so the ratios compare like with like.
+ */
+import {
+  availableBackends,
+  blake2b,
+  type CryptoBackend,
+  chacha20poly1305Seal,
+  ed25519PublicKey,
+  ed25519Sign,
+  ed25519Verify,
+  ready,
+  sha256,
+  useBackend,
+  x25519,
+  x25519Generate,
+  xchacha20poly1305Seal,
+} from '../src/index.js';
+import { extraBenchmarks } from './extra.js';
+
+const TIME_MS = Number(process.env.BENCH_MS ?? 400);
+
+export interface BenchOp {
+  op: string;
+  bytes?: number;
+  fn: () => unknown;
+}
+
+function measure(fn: () => unknown): number {
+  for (let i = 0; i < 50; i++) fn();
+  let n = 0;
+  const start = performance.now();
+  let now = start;
+  while (now - start < TIME_MS) {
+    for (let i = 0; i < 16; i++) fn();
+    n += 16;
+    now = performance.now();
+  }
+  return (n * 1000) / (now - start);
+}
+
+function ops(): BenchOp[] {
+  const peer = x25519Generate();
+  const me = x25519Generate();
+  const seed = new Uint8Array(32).fill(7);
+  const pub = ed25519PublicKey(seed);
+  const msg = new Uint8Array(64).fill(1);
+  const sig = ed25519Sign(seed, msg);
+  const key = new Uint8Array(32).fill(3);
+  const n12 = new Uint8Array(12);
+  const n24 = new Uint8Array(24);
+  const small = new Uint8Array(64);
+  const big = new Uint8Array(16384);
+  const kib = new Uint8Array(1024);
+  return [
+    { op: 'x25519_dh', fn: () => x25519(me.secretKey, peer.publicKey) },
+    { op: 'x25519_keygen', fn: () => x25519Generate() },
+    { op: 'ed25519_sign', fn: () => ed25519Sign(seed, msg) },
+    { op: 'ed25519_verify', fn: () => ed25519Verify(pub, msg, sig) },
+    { op: 'chacha20poly1305_seal_64B', bytes: 64, fn: () => chacha20poly1305Seal(key, n12, small) },
+    {
+      op: 'chacha20poly1305_seal_16KiB',
+      bytes: 16384,
+      fn: () => chacha20poly1305Seal(key, n12, big),
+    },
+    {
+      op: 'xchacha20poly1305_seal_64B',
+      bytes: 64,
+      fn: () => xchacha20poly1305Seal(key, n24, small),
+    },
+    {
+      op: 'xchacha20poly1305_seal_16KiB',
+      bytes: 16384,
+      fn: () => xchacha20poly1305Seal(key, n24, big),
+    },
+    { op: 'blake2b_1KiB', bytes: 1024, fn: () => blake2b(kib) },
+    { op: 'sha256_1KiB', bytes: 1024, fn: () => sha256(kib) },
+    ...extraBenchmarks(),
+  ];
+}
+
+await ready();
+const results = new Map<string, number>();
+for (const b of availableBackends() as CryptoBackend[]) {
+  const prev = useBackend(b);
+  for (const o of ops()) {
+    const opsPerS = measure(o.fn);
+    results.set(`${o.op}/${b.name}`, opsPerS);
+    const line: Record<string, unknown> = {
+      op: o.op,
+      backend: b.name,
+      ops_per_s: Math.round(opsPerS),
+    };
+    if (o.bytes) line.MB_per_s = Number(((opsPerS * o.bytes) / 1e6).toFixed(1));
+    console.log(JSON.stringify(line));
+  }
+  useBackend(prev);
+}
+const ratio = (op: string) => {
+  const n = results.get(`${op}/native`);
+  const j = results.get(`${op}/noble`);
+  return n && j ? Number((n / j).toFixed(1)) : null;
+};
+console.log(
+  JSON.stringify({
+    summary: 'native_vs_noble',
+    x25519_dh: ratio('x25519_dh'),
+    ed25519_verify: ratio('ed25519_verify'),
+    ed25519_sign: ratio('ed25519_sign'),
+    chacha20poly1305_seal_64B: ratio('chacha20poly1305_seal_64B'),
+    chacha20poly1305_seal_16KiB: ratio('chacha20poly1305_seal_16KiB'),
+    target: 'x25519_dh >= 10 and ed25519_verify >= 10',
+  }),
+);

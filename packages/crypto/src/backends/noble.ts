@@ -1,0 +1,69 @@
+/**
+ * Pure-JS backend on @noble/*: runs everywhere (browsers included) and is the
+ * reference implementation the native backend is cross-checked against.
+ */
+import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { blake2b, blake2s } from '@noble/hashes/blake2.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import type { CryptoBackend, HashName } from '../backend.js';
+import { CryptoError } from '../errors.js';
+
+const HASHES = { sha256, sha512, blake2b, blake2s } as const;
+
+function lowOrder(): CryptoError {
+  return new CryptoError('CRYPTO_DH_LOW_ORDER', 'X25519 produced the all-zero secret');
+}
+
+export const nobleBackend: CryptoBackend = {
+  name: 'noble',
+  randomBytes: (n) => randomBytes(n),
+  hash: (alg: HashName, data) => HASHES[alg](data),
+  hmac: (alg: HashName, key, data) => hmac(HASHES[alg], key, data),
+  blake2b: (data, outLen, key) => blake2b(data, key ? { dkLen: outLen, key } : { dkLen: outLen }),
+
+  x25519PublicKey: (secret) => x25519.getPublicKey(secret),
+  x25519: (secret, publicKey) => {
+    let out: Uint8Array;
+    try {
+      out = x25519.getSharedSecret(secret, publicKey);
+    } catch {
+      throw lowOrder();
+    }
+    let acc = 0;
+    for (let i = 0; i < 32; i++) acc |= out[i]!;
+    if (acc === 0) throw lowOrder();
+    return out;
+  },
+
+  ed25519PublicKey: (seed) => ed25519.getPublicKey(seed),
+  ed25519Sign: (seed, message) => ed25519.sign(message, seed),
+  ed25519Verify: (publicKey, message, signature) => {
+    try {
+      return ed25519.verify(signature, message, publicKey, { zip215: false });
+    } catch {
+      return false;
+    }
+  },
+
+  chacha20poly1305Seal: (key, nonce, plaintext, ad) =>
+    chacha20poly1305(key, nonce, ad).encrypt(plaintext),
+  chacha20poly1305Open: (key, nonce, sealed, ad) => {
+    try {
+      return chacha20poly1305(key, nonce, ad).decrypt(sealed);
+    } catch {
+      return null;
+    }
+  },
+  xchacha20poly1305Seal: (key, nonce, plaintext, ad) =>
+    xchacha20poly1305(key, nonce, ad).encrypt(plaintext),
+  xchacha20poly1305Open: (key, nonce, sealed, ad) => {
+    try {
+      return xchacha20poly1305(key, nonce, ad).decrypt(sealed);
+    } catch {
+      return null;
+    }
+  },
+};

@@ -1,0 +1,66 @@
+/** Ed25519 signatures (RFC 8032, pure Ed25519) over the active backend. */
+import { ed25519 as nobleEd } from '@noble/curves/ed25519.js';
+import { assertLength, CryptoError } from './errors.js';
+import { backend } from './select.js';
+
+export function ed25519PublicKey(seed: Uint8Array): Uint8Array {
+  assertLength(seed, 32, 'seed');
+  return backend().ed25519PublicKey(seed);
+}
+
+export function ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
+  assertLength(seed, 32, 'seed');
+  return backend().ed25519Sign(seed, message);
+}
+
+/** Returns false (never throws) for a wrong signature, a malformed key or signature. */
+export function ed25519Verify(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (publicKey.length !== 32 || signature.length !== 64) return false;
+  return backend().ed25519Verify(publicKey, message, signature);
+}
+
+// Montgomery forms of peers' Ed25519 keys: the conversion decompresses the
+// point (a field square root), so results are cached; the map is bounded.
+const MONT_CACHE_MAX = 8192;
+const montCache = new Map<string, Uint8Array>();
+
+/**
+ * The X25519 public key of an Ed25519 public key (the birational map
+ * u = (1 + y) / (1 − y)), after checking it is a valid curve point.
+ * @throws CryptoError CRYPTO_BAD_SIGNATURE_KEY when the bytes are not a point.
+ */
+export function ed25519PublicToX25519(publicKey: Uint8Array): Uint8Array {
+  assertLength(publicKey, 32, 'publicKey');
+  let key = '';
+  for (let i = 0; i < 32; i++) key += String.fromCharCode(publicKey[i]!);
+  const hit = montCache.get(key);
+  if (hit) return hit;
+  let u: Uint8Array;
+  try {
+    const point = nobleEd.Point.fromBytes(publicKey);
+    if (point.is0() || point.isSmallOrder()) throw new Error('small order');
+    u = nobleEd.utils.toMontgomery(publicKey);
+  } catch {
+    throw new CryptoError('CRYPTO_BAD_SIGNATURE_KEY', 'not a valid Ed25519 public key');
+  }
+  if (montCache.size >= MONT_CACHE_MAX) montCache.delete(montCache.keys().next().value as string);
+  montCache.set(key, u);
+  return u;
+}
+
+/**
+ * The X25519 secret matching an Ed25519 seed: the clamped first half of
+ * SHA-512(seed), as RFC 8032 derives the signing scalar.
+ */
+export function ed25519SeedToX25519(seed: Uint8Array): Uint8Array {
+  assertLength(seed, 32, 'seed');
+  const h = backend().hash('sha512', seed).slice(0, 32);
+  h[0]! &= 248;
+  h[31]! &= 127;
+  h[31]! |= 64;
+  return h;
+}
