@@ -1,0 +1,6 @@
+/** Elligator benchmark operations (filled in by its owner). */
+import type { BenchOp } from './crypto.bench.js';
+
+export function elligatorBenchmarks(): BenchOp[] {
+  return [];
+}

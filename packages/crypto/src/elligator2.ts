@@ -1,0 +1,2 @@
+/** Elligator2 — filled in by its owner. */
+export {};

@@ -1,0 +1,2 @@
+/** Noise handshakes — filled in by its owner. */
+export {};

@@ -1,0 +1,2 @@
+/** @skymesh/protocol/gateway — filled in by its owner. */
+export {};

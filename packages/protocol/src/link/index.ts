@@ -1,0 +1,2 @@
+/** @skymesh/protocol/link — filled in by its owner. */
+export {};

@@ -1,0 +1,2 @@
+/** @skymesh/protocol/onion — filled in by its owner. */
+export {};

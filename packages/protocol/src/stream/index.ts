@@ -1,0 +1,2 @@
+/** @skymesh/protocol/stream — filled in by its owner. */
+export {};
