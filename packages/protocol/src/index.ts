@@ -6,4 +6,5 @@
  */
 export * from './codec/index.js';
 export * from './constants.js';
+export * from './descriptor/index.js';
 export * from './errors.js';
