@@ -71,7 +71,8 @@ export function elligator2Map(representative: Uint8Array): Uint8Array {
 /**
  * Inverse map: a Montgomery u-coordinate → a representative that
  * `elligator2Map` sends back to u, or null when u has none (about half of
- * all points). Bit 0 of `tweak` picks which of the two representatives;
+ * all points, and every u that is not on the curve: Monocypher skips that
+ * check, and it costs one more exponentiation). Bit 0 of `tweak` picks which of the two representatives;
  * bits 6–7 become the representative's top two bits, which the map ignores
  * and which must be random on the wire. This is Monocypher's convention.
  *
@@ -89,6 +90,9 @@ export function elligator2Inverse(u: Uint8Array, tweak: number): Uint8Array | nu
   }
   let x = fromLE(u) & MASK255;
   if (x >= P) x -= P;
+  // A u on the twist can pass the test below yet maps to −u − A, not u;
+  // such a u is no public key, so it has no representative either.
+  if (!invSqrt(curveRhs(x))[0]) return null;
   return representativeOf(x, 1n, tweak)?.representative ?? null;
 }
 
