@@ -10,6 +10,8 @@ import {
   CipherState,
   chacha20poly1305Seal,
   type EphemeralCodec,
+  elligator2Map,
+  elligatorEphemeralCodec,
   HandshakeState,
   type HandshakeOptions,
   NOISE_MAX_MESSAGE_LEN,
@@ -377,6 +379,38 @@ describe('Noise handshake failures', () => {
     expect(e.secretKey.some((b) => b !== 0)).toBe(true);
     init.readMessage(resp.writeMessage());
     expect(e.secretKey.every((b) => b === 0)).toBe(true);
+  });
+});
+
+forEachBackend('Noise with the Elligator2 codec', () => {
+  it('completes XK and IK with representatives on the wire', () => {
+    const codec = elligatorEphemeralCodec;
+    for (const pattern of ['XK', 'IK'] as const) {
+      const seen = run(pair(pattern, { codec: [codec, codec] }), [utf8('a'), utf8('b')]);
+      expect(seen.slice(0, 2)).toEqual([utf8('a'), utf8('b')]);
+    }
+  });
+
+  it('fails when a representative bit the map ignores is flipped', () => {
+    for (const [target, mask] of [
+      [0, 0x80],
+      [0, 0x40],
+      [1, 0x80],
+      [1, 0x40],
+    ] as const) {
+      const pr = pair('IK', { codec: [elligatorEphemeralCodec, elligatorEphemeralCodec] });
+      const code = codeOf(() =>
+        run(pr, [], (m, i) => {
+          if (i !== target) return m;
+          const t = m.slice();
+          t[31]! ^= mask;
+          // The same key comes out of the map: only the transcript hash notices.
+          expect(elligator2Map(t.subarray(0, 32))).toEqual(elligator2Map(m.subarray(0, 32)));
+          return t;
+        }),
+      );
+      expect(code).toBe('NOISE_DECRYPT_FAILED');
+    }
   });
 });
 
