@@ -1,0 +1,81 @@
+/**
+ * The route header every cell starts with, and cell assembly:
+ *
+ *   0  route ID  u32 big-endian   per link, chosen by the side that sent SETUP
+ *   4  command   u8               RouteCommand
+ *   5  body      CELL_BODY_SIZE   meaning set by the command
+ *
+ * Route IDs are per link: whoever sends SETUP on a link picks the ID, with
+ * the top bit set by the side whose Ed25519 key sorts higher, so the two ends
+ * of a link never pick the same ID.
+ */
+import { randomBytes } from '@skymesh/crypto';
+import { CELL_SIZE } from '../constants.js';
+import { CELL_BODY_SIZE, ROUTE_HEADER_SIZE, RouteCommand, TOKEN_SIZE } from './constants.js';
+import { OnionError } from './errors.js';
+
+/** A decoded route header. */
+export interface RouteHeader {
+  readonly routeId: number;
+  readonly command: RouteCommand;
+}
+
+const COMMANDS = new Set<number>(Object.values(RouteCommand));
+
+/**
+ * Reads the route header of a cell.
+ * @throws OnionError ONION_BAD_CELL for a cell that is not CELL_SIZE bytes or has an unknown command.
+ */
+export function decodeRouteHeader(cell: Uint8Array): RouteHeader {
+  if (!(cell instanceof Uint8Array) || cell.length !== CELL_SIZE) {
+    throw new OnionError('ONION_BAD_CELL', `a cell has ${CELL_SIZE} bytes`);
+  }
+  const command = cell[4]!;
+  if (!COMMANDS.has(command)) {
+    throw new OnionError('ONION_BAD_CELL', `unknown route command ${command}`, { command });
+  }
+  const routeId = ((cell[0]! << 24) | (cell[1]! << 16) | (cell[2]! << 8) | cell[3]!) >>> 0;
+  return { routeId, command: command as RouteCommand };
+}
+
+/** The body of a cell (a view, no copy). */
+export function cellBody(cell: Uint8Array): Uint8Array {
+  return cell.subarray(ROUTE_HEADER_SIZE);
+}
+
+/**
+ * Assembles a cell. A body shorter than CELL_BODY_SIZE is placed at
+ * `bodyOffset` (default 0) and the rest filled with random bytes, so no
+ * padding byte is predictable.
+ */
+export function encodeCell(
+  routeId: number,
+  command: RouteCommand,
+  body: Uint8Array,
+  bodyOffset = 0,
+): Uint8Array {
+  if (body.length + bodyOffset > CELL_BODY_SIZE) {
+    throw new OnionError('ONION_TOO_LARGE', 'cell body too large');
+  }
+  const pad = body.length + bodyOffset < CELL_BODY_SIZE;
+  const cell = pad ? randomBytes(CELL_SIZE) : new Uint8Array(CELL_SIZE);
+  if (pad && bodyOffset > 0) cell.fill(0, ROUTE_HEADER_SIZE, ROUTE_HEADER_SIZE + bodyOffset);
+  cell[0] = routeId >>> 24;
+  cell[1] = (routeId >>> 16) & 0xff;
+  cell[2] = (routeId >>> 8) & 0xff;
+  cell[3] = routeId & 0xff;
+  cell[4] = command;
+  cell.set(body, ROUTE_HEADER_SIZE + bodyOffset);
+  return cell;
+}
+
+/** A control cell (DESTROY, PAUSE, RESUME): token ‖ random padding. */
+export function encodeControlCell(routeId: number, command: RouteCommand, token: Uint8Array) {
+  if (token.length !== TOKEN_SIZE) throw new OnionError('ONION_BAD_CELL', 'bad token length');
+  return encodeCell(routeId, command, token);
+}
+
+/** The token of a control cell (a view). */
+export function controlToken(cell: Uint8Array): Uint8Array {
+  return cell.subarray(ROUTE_HEADER_SIZE, ROUTE_HEADER_SIZE + TOKEN_SIZE);
+}
