@@ -129,8 +129,8 @@ export class HandshakeState {
           field: 's',
         });
       }
-      checkKey(opts.s.secretKey, 's.secretKey');
-      checkKey(opts.s.publicKey, 's.publicKey');
+      assertLength(opts.s.secretKey, DH_LEN, 's.secretKey');
+      assertLength(opts.s.publicKey, DH_LEN, 's.publicKey');
       this.#s = opts.s;
     }
     if (needsRemoteStatic(pattern, initiator)) {
@@ -143,7 +143,7 @@ export class HandshakeState {
           },
         );
       }
-      checkKey(opts.rs, 'rs');
+      assertLength(opts.rs, DH_LEN, 'rs');
       this.#rs = opts.rs;
     } else if (opts.rs !== undefined) {
       throw noiseError('NOISE_UNSUPPORTED', `pattern ${opts.pattern} does not pre-know rs`, {
@@ -151,8 +151,8 @@ export class HandshakeState {
       });
     }
     if (opts.e !== undefined) {
-      checkKey(opts.e.secretKey, 'e.secretKey');
-      checkKey(opts.e.publicKey, 'e.publicKey');
+      assertLength(opts.e.secretKey, DH_LEN, 'e.secretKey');
+      assertLength(opts.e.publicKey, DH_LEN, 'e.publicKey');
       assertLength(opts.e.wire, this.#codec.wireLength, 'e.wire');
       this.#fixedE = opts.e;
     }
@@ -181,8 +181,9 @@ export class HandshakeState {
   }
 
   /**
-   * The transcript hash h (a copy): a unique, secret-independent label of this
-   * handshake, usable for channel binding once `complete`.
+   * The transcript hash h (a copy): a label unique to this handshake's
+   * transcript, for channel binding once `complete` (before that it is the
+   * running hash).
    * @throws CryptoError NOISE_BAD_STATE after a failure.
    */
   handshakeHash(): Uint8Array {
@@ -399,8 +400,4 @@ export class HandshakeState {
     }
     return key;
   }
-}
-
-function checkKey(key: Uint8Array, field: string): void {
-  assertLength(key, DH_LEN, field);
 }
