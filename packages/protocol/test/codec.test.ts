@@ -133,6 +133,14 @@ describe('Reader/Writer', () => {
     }
     expect(code(() => new Reader(new Uint8Array(3)).bytes(4))).toBe('DECODE_TRUNCATED');
     expect(code(() => new Reader(new Uint8Array(3)).skip(4))).toBe('DECODE_TRUNCATED');
+    // Lengths computed from untrusted fields may be negative or fractional: never move backwards.
+    const back = new Reader(new Uint8Array(8));
+    back.skip(4);
+    expect(code(() => back.bytes(-2))).toBe('DECODE_BAD_VALUE');
+    expect(code(() => back.skip(-1))).toBe('DECODE_BAD_VALUE');
+    expect(code(() => back.bytes(1.5))).toBe('DECODE_BAD_VALUE');
+    expect(code(() => back.bytes(Number.NaN))).toBe('DECODE_BAD_VALUE');
+    expect(back.offset).toBe(4);
     expect(code(() => new Reader(Uint8Array.of(5, 1, 2)).varBytes(1, 10))).toBe('DECODE_TRUNCATED');
     expect(code(() => new Reader(Uint8Array.of(0)).varBytes(2, 10))).toBe('DECODE_TRUNCATED');
   });

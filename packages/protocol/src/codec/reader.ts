@@ -78,8 +78,12 @@ export class Reader {
     return v;
   }
 
-  /** Takes `n` bytes as a subarray of the input (no copy). @throws ProtocolError DECODE_TRUNCATED */
+  /**
+   * Takes `n` bytes as a subarray of the input (no copy).
+   * @throws ProtocolError DECODE_TRUNCATED | DECODE_BAD_VALUE (n negative or not an integer)
+   */
   bytes(n: number, field = 'bytes'): Uint8Array {
+    this.checkCount(n, field);
     if (this.input.length - this.pos < n) this.truncated(field, n);
     const out = this.input.subarray(this.pos, this.pos + n);
     this.pos += n;
@@ -126,8 +130,9 @@ export class Reader {
     return out;
   }
 
-  /** Skips `n` bytes. @throws ProtocolError DECODE_TRUNCATED */
+  /** Skips `n` bytes. @throws ProtocolError DECODE_TRUNCATED | DECODE_BAD_VALUE (bad n) */
   skip(n: number, field = 'skip'): void {
+    this.checkCount(n, field);
     if (this.input.length - this.pos < n) this.truncated(field, n);
     this.pos += n;
   }
@@ -165,6 +170,12 @@ export class Reader {
           field,
         });
     }
+  }
+
+  // A length computed from untrusted fields (say `len - 16`) can go negative
+  // or fractional; taking it would move the position backwards.
+  private checkCount(n: number, field: string): void {
+    if (!Number.isInteger(n) || n < 0) this.badValue(field, `invalid length ${n}`);
   }
 
   private truncated(field: string, needed: number): never {
