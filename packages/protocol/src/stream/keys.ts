@@ -1,0 +1,174 @@
+/**
+ * The session key schedule. The Noise NK handshake yields two transport keys
+ * and a handshake hash; from them both ends derive, with HKDF-SHA-256:
+ *
+ *   prk              = HKDF-Extract(salt = handshakeHash, ikm = k1 ‖ k2)
+ *   sessionId        = Expand(prk, "skymesh-session/v1 id", 16)
+ *   resume keys      = Expand(prk, "… resume c" / "… resume s", 32)
+ *   epoch e keys     = Expand(prk, "… c2s" ‖ e / "… s2c" ‖ e, 32)   (e as u32)
+ *
+ * Every route a session uses is one epoch (the first is 0, each resume
+ * takes a larger one), and each epoch has its own pair of record keys whose
+ * nonce counters start at 0. So records lost with a dead route never leave
+ * the two counters out of step, and no (key, nonce) pair is ever reused.
+ */
+import {
+  blake2b,
+  CipherState,
+  concatBytes,
+  CryptoError,
+  equalBytes,
+  hkdfExpand,
+  hkdfExtract,
+  utf8,
+  wipe,
+} from '@skymesh/crypto';
+import { SessionError } from './errors.js';
+import { RESUME_MAC_LEN, SESSION_ID_LEN } from './messages.js';
+
+/** Which end of the session this is: the source (initiator) or the destination. */
+export type SessionRole = 'client' | 'server';
+
+const LABEL = 'skymesh-session/v1 ';
+const INFO_ID = utf8(`${LABEL}id`);
+const INFO_RESUME_C = utf8(`${LABEL}resume c`);
+const INFO_RESUME_S = utf8(`${LABEL}resume s`);
+const INFO_C2S = utf8(`${LABEL}c2s`);
+const INFO_S2C = utf8(`${LABEL}s2c`);
+const MAC_RESUME = utf8(`${LABEL}RESUME`);
+const MAC_RESUME_OK = utf8(`${LABEL}RESUME_OK`);
+
+/** Secrets both ends hold for the life of a session. Wipe with `wipeSessionKeys`. */
+export interface SessionKeys {
+  /** Names the session in RESUME; 16 bytes, known only to the two ends. */
+  readonly sessionId: Uint8Array;
+  /** Key of the source's RESUME MAC. */
+  readonly resumeKeyClient: Uint8Array;
+  /** Key of the destination's RESUME_OK MAC. */
+  readonly resumeKeyServer: Uint8Array;
+  /** Pseudorandom key the epoch keys are expanded from. */
+  readonly prk: Uint8Array;
+}
+
+/**
+ * Derives the session's keys from the handshake's split keys and hash.
+ * @param k1 the initiator→responder transport key (32 bytes)
+ * @param k2 the responder→initiator transport key (32 bytes)
+ * @param handshakeHash the final handshake hash h
+ */
+export function deriveSessionKeys(
+  k1: Uint8Array,
+  k2: Uint8Array,
+  handshakeHash: Uint8Array,
+): SessionKeys {
+  const ikm = concatBytes(k1, k2);
+  const prk = hkdfExtract('sha256', ikm, handshakeHash);
+  wipe(ikm);
+  return {
+    sessionId: hkdfExpand('sha256', prk, INFO_ID, SESSION_ID_LEN),
+    resumeKeyClient: hkdfExpand('sha256', prk, INFO_RESUME_C, 32),
+    resumeKeyServer: hkdfExpand('sha256', prk, INFO_RESUME_S, 32),
+    prk,
+  };
+}
+
+/** Wipes a session's secrets (best effort). */
+export function wipeSessionKeys(keys: SessionKeys): void {
+  wipe(keys.resumeKeyClient);
+  wipe(keys.resumeKeyServer);
+  wipe(keys.prk);
+}
+
+function epochInfo(base: Uint8Array, epoch: number): Uint8Array {
+  const info = new Uint8Array(base.length + 4);
+  info.set(base, 0);
+  new DataView(info.buffer).setUint32(base.length, epoch);
+  return info;
+}
+
+/** The record ciphers of one epoch for one end: what it sends with and receives with. */
+export interface EpochCiphers {
+  readonly send: CipherState;
+  readonly recv: CipherState;
+}
+
+/**
+ * Derives the two record ciphers of `epoch` (0..2^32−1) for `role`. They are
+ * Noise CipherStates: implicit counter nonces, which the ordered route keeps
+ * in step on both ends.
+ */
+export function epochCiphers(keys: SessionKeys, epoch: number, role: SessionRole): EpochCiphers {
+  const c2sKey = hkdfExpand('sha256', keys.prk, epochInfo(INFO_C2S, epoch), 32);
+  const s2cKey = hkdfExpand('sha256', keys.prk, epochInfo(INFO_S2C, epoch), 32);
+  const c2s = new CipherState(c2sKey);
+  const s2c = new CipherState(s2cKey);
+  wipe(c2sKey);
+  wipe(s2cKey);
+  return role === 'client' ? { send: c2s, recv: s2c } : { send: s2c, recv: c2s };
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Seals one record's plaintext under the next nonce of `cipher`. */
+export function sealRecord(cipher: CipherState, plaintext: Uint8Array): Uint8Array {
+  return cipher.encryptWithAd(EMPTY, plaintext);
+}
+
+/**
+ * Opens one sealed record; the counter moves only on success.
+ * @throws SessionError SESSION_BAD_RECORD when it does not authenticate.
+ */
+export function openRecord(cipher: CipherState, sealed: Uint8Array): Uint8Array {
+  try {
+    return cipher.decryptWithAd(EMPTY, sealed);
+  } catch (err) {
+    throw new SessionError('SESSION_BAD_RECORD', 'record did not authenticate', {
+      cause: err instanceof CryptoError ? err.code : String(err),
+    });
+  }
+}
+
+function macInput(
+  label: Uint8Array,
+  sessionId: Uint8Array,
+  epoch: number,
+  ack: number,
+): Uint8Array {
+  const out = new Uint8Array(label.length + SESSION_ID_LEN + 4 + 8);
+  const view = new DataView(out.buffer);
+  out.set(label, 0);
+  out.set(sessionId, label.length);
+  let o = label.length + SESSION_ID_LEN;
+  view.setUint32(o, epoch);
+  o += 4;
+  view.setUint32(o, Math.floor(ack / 0x1_0000_0000));
+  view.setUint32(o + 4, ack >>> 0);
+  return out;
+}
+
+/**
+ * The MAC on a RESUME (kind 'resume', keyed by the source's resume key) or
+ * a RESUME_OK (kind 'resume-ok', the destination's key): keyed BLAKE2b-256
+ * over a label, the session id, the epoch and the ack.
+ */
+export function resumeMac(
+  keys: SessionKeys,
+  kind: 'resume' | 'resume-ok',
+  epoch: number,
+  ack: number,
+): Uint8Array {
+  const key = kind === 'resume' ? keys.resumeKeyClient : keys.resumeKeyServer;
+  const label = kind === 'resume' ? MAC_RESUME : MAC_RESUME_OK;
+  return blake2b(macInput(label, keys.sessionId, epoch, ack), RESUME_MAC_LEN, key);
+}
+
+/** Constant-time check of a RESUME / RESUME_OK MAC. */
+export function verifyResumeMac(
+  keys: SessionKeys,
+  kind: 'resume' | 'resume-ok',
+  epoch: number,
+  ack: number,
+  mac: Uint8Array,
+): boolean {
+  return equalBytes(resumeMac(keys, kind, epoch, ack), mac);
+}

@@ -1,0 +1,269 @@
+/**
+ * The source's end of a session: builds a route (through the callback it
+ * is given), runs the Noise NK handshake to the destination's address key,
+ * then carries streams. When the route dies it builds another and resumes:
+ * RESUME names the session, takes a newer epoch and proves knowledge of the
+ * session's resume key; the destination's RESUME_OK proves the same back;
+ * both then resend what the other has not acknowledged. Applications see
+ * nothing but a pause.
+ */
+import {
+  encodeRouteMessage,
+  initiateSession,
+  RECORD_OVERHEAD,
+  type RouteMessage,
+  resumeMac,
+  SESSION_VERSION,
+  SessionError,
+  type StreamTarget,
+  verifyResumeMac,
+  WireCode,
+} from '@skymesh/protocol/stream';
+import type { RouteChannel } from '../contracts.js';
+import { SessionEngine, type SessionStats } from './engine.js';
+import { resolveTuning, type SessionTuning, toSessionError } from './options.js';
+import { awaitFirstMessage, sendFirst } from './route-wait.js';
+import type { SessionStream } from './stream.js';
+
+/** Options of createSessionClient. */
+export interface SessionClientOptions extends SessionTuning {
+  /** The destination's Ed25519 public key (its address key). */
+  destination: Uint8Array;
+  /** Builds a fresh route to the destination. Called at start and on every failover. */
+  openRoute: () => Promise<RouteChannel>;
+  /** Routes tried in a row (at start, and per failover) before giving up. @default 5 */
+  maxRouteAttempts?: number;
+  /** Pause before retrying a route, times the attempt number. @default 50 */
+  retryDelayMs?: number;
+  /** How long close() waits for the peer to acknowledge CLOSE. @default 2000 */
+  closeTimeoutMs?: number;
+}
+
+export type SessionClientState = 'connecting' | 'open' | 'resuming' | 'closed';
+
+/** A session from the source's side. */
+export interface SessionClient {
+  /** Resolves once the handshake is done; rejects with a SessionError if it cannot be. */
+  readonly ready: Promise<void>;
+  /** Resolves when the session ends: null for close(), else the error that ended it. */
+  readonly closed: Promise<SessionError | null>;
+  readonly state: SessionClientState;
+  /**
+   * Opens a stream to `target` (usable at once; data waits for the handshake).
+   * @throws SessionError SESSION_TOO_MANY_STREAMS | SESSION_CLOSED | SESSION_BAD_TARGET
+   */
+  openStream(target: StreamTarget): SessionStream;
+  /** Ends the session cleanly (open streams are destroyed without error). */
+  close(): Promise<void>;
+  stats(): SessionStats;
+}
+
+const TARGET_ENCODER = new TextEncoder();
+
+function checkTarget(target: StreamTarget): void {
+  const ok =
+    typeof target === 'object' &&
+    target !== null &&
+    typeof target.name === 'string' &&
+    TARGET_ENCODER.encode(target.name).length <= 255 &&
+    Number.isInteger(target.port) &&
+    target.port >= 0 &&
+    target.port <= 0xffff;
+  if (!ok) {
+    throw new SessionError(
+      'SESSION_BAD_TARGET',
+      'target needs a name ≤ 255 bytes and a port 0..65535',
+    );
+  }
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Starts a session to `destination`. See SessionClient. */
+export function createSessionClient(options: SessionClientOptions): SessionClient {
+  const tuning = resolveTuning(options);
+  const maxAttempts = options.maxRouteAttempts ?? 5;
+  const retryDelayMs = options.retryDelayMs ?? 50;
+  const closeTimeoutMs = options.closeTimeoutMs ?? 2000;
+  let state: SessionClientState = 'connecting';
+  let graceMs = 0;
+  // Epochs are never reused, even for resume attempts that went nowhere.
+  let lastEpoch = 0;
+
+  let resolveClosed!: (err: SessionError | null) => void;
+  const closed = new Promise<SessionError | null>((r) => {
+    resolveClosed = r;
+  });
+
+  const engine: SessionEngine = new SessionEngine({
+    role: 'client',
+    initialWindow: tuning.initialWindow,
+    maxStreams: tuning.maxStreams,
+    maxUnackedBytes: tuning.maxUnackedBytes,
+    highWaterMark: tuning.highWaterMark,
+    ackDelayMs: tuning.ackDelayMs,
+    onDetach: () => {
+      state = 'resuming';
+      void resume();
+    },
+    onEnd: (err) => {
+      state = 'closed';
+      resolveClosed(err);
+    },
+  });
+
+  /** Runs `attempt` on fresh routes until it succeeds, fails for good, or attempts run out. */
+  async function withRoutes(
+    attempt: (ch: RouteChannel) => Promise<void>,
+    deadline: number,
+  ): Promise<void> {
+    let last: SessionError = new SessionError('SESSION_ROUTE_FAILED', 'no route could be built');
+    for (let i = 1; i <= maxAttempts && !engine.ended && (i === 1 || Date.now() <= deadline); i++) {
+      if (i > 1) await delay(retryDelayMs * (i - 1));
+      let ch: RouteChannel;
+      try {
+        ch = await options.openRoute();
+      } catch (err) {
+        last = new SessionError('SESSION_ROUTE_FAILED', 'openRoute failed', {
+          cause: err instanceof Error ? err.message : String(err),
+        });
+        continue;
+      }
+      if (engine.ended) {
+        ch.close('session closed');
+        break;
+      }
+      const minBody = engine.maxRecordBody || 64;
+      if (ch.payloadSize - RECORD_OVERHEAD < minBody) {
+        ch.close('payload too small');
+        last = new SessionError('SESSION_PAYLOAD_TOO_SMALL', 'route payloads too small', {
+          payloadSize: ch.payloadSize,
+        });
+        continue;
+      }
+      try {
+        await attempt(ch);
+        return;
+      } catch (err) {
+        ch.close('failed');
+        const e = toSessionError(err, last);
+        // Only a dead or silent route is worth another try.
+        if (e.code !== 'SESSION_ROUTE_FAILED' && e.code !== 'SESSION_HANDSHAKE_TIMEOUT') throw e;
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  /** Sends `first` on `ch` and hands the reply to `onReply` (synchronously, see route-wait.ts). */
+  function exchange(ch: RouteChannel, first: Uint8Array, onReply: (m: RouteMessage) => void) {
+    return new Promise<void>((resolve, reject) => {
+      awaitFirstMessage(
+        ch,
+        tuning.handshakeTimeoutMs,
+        (msg) => {
+          try {
+            onReply(msg);
+            resolve();
+          } catch (err) {
+            reject(err);
+          }
+        },
+        reject,
+      );
+      if (!sendFirst(ch, first)) {
+        reject(new SessionError('SESSION_ROUTE_FAILED', 'route refused the first message'));
+      }
+    });
+  }
+
+  function refused(msg: RouteMessage): never {
+    if (msg.type === 'refused') {
+      throw new SessionError(
+        msg.code === WireCode.BUSY ? 'SESSION_BUSY' : 'SESSION_RESUME_REFUSED',
+        'the destination refused',
+        { refusedCode: msg.code },
+      );
+    }
+    throw new SessionError('SESSION_BAD_HANDSHAKE', `unexpected ${msg.type} from the destination`);
+  }
+
+  async function connect(): Promise<void> {
+    await withRoutes(async (ch) => {
+      const init = initiateSession(options.destination, {
+        version: SESSION_VERSION,
+        initialWindow: tuning.initialWindow,
+        maxStreams: 0,
+        graceSeconds: 0,
+      });
+      await exchange(ch, init.hello, (msg) => {
+        if (msg.type !== 'welcome') refused(msg);
+        const { keys, peer } = init.finish(msg.noise);
+        graceMs = peer.graceSeconds * 1000;
+        engine.establish(keys, peer);
+        engine.attach(ch, 0, 0);
+      });
+    }, Number.POSITIVE_INFINITY);
+    state = 'open';
+  }
+
+  async function resume(): Promise<void> {
+    const keys = engine.sessionKeys;
+    if (keys === null || engine.ended) return;
+    const detachedAt = Date.now();
+    try {
+      await withRoutes(async (ch) => {
+        const epoch = Math.max(lastEpoch, engine.epoch) + 1;
+        lastEpoch = epoch;
+        const ack = engine.recvSeq;
+        const resumeMsg = encodeRouteMessage({
+          type: 'resume',
+          sessionId: keys.sessionId,
+          epoch,
+          ack,
+          mac: resumeMac(keys, 'resume', epoch, ack),
+        });
+        await exchange(ch, resumeMsg, (msg) => {
+          if (msg.type !== 'resume-ok') refused(msg);
+          if (
+            msg.epoch !== epoch ||
+            !verifyResumeMac(keys, 'resume-ok', msg.epoch, msg.ack, msg.mac)
+          ) {
+            throw new SessionError('SESSION_RESUME_REFUSED', 'RESUME_OK did not authenticate');
+          }
+          engine.attach(ch, epoch, msg.ack);
+        });
+      }, detachedAt + graceMs);
+      if (!engine.ended) state = 'open';
+    } catch (err) {
+      engine.end(toSessionError(err, new SessionError('SESSION_ROUTE_FAILED', 'resume failed')));
+    }
+  }
+
+  const ready = connect().catch((err: unknown) => {
+    const e = toSessionError(
+      err,
+      new SessionError('SESSION_ROUTE_FAILED', 'could not establish the session'),
+    );
+    engine.end(e);
+    throw e;
+  });
+  // The caller may never await `ready`; failures also reach `closed`.
+  ready.catch(() => {});
+
+  return {
+    ready,
+    closed,
+    get state() {
+      return state;
+    },
+    openStream(target) {
+      checkTarget(target);
+      return engine.openStream(target);
+    },
+    close() {
+      return engine.close(closeTimeoutMs);
+    },
+    stats: () => engine.stats(),
+  };
+}

@@ -1,0 +1,676 @@
+/**
+ * The session engine: what source and destination share once a handshake
+ * has given them keys. It multiplexes streams into sealed records over the
+ * route currently attached, numbers the records that carry frames, keeps
+ * them until the peer acks them (a bounded retransmit buffer) and, when a
+ * new route is attached after failover, re-seals and resends whatever the
+ * peer has not acknowledged, under the new epoch's keys. Flow control is per
+ * stream (credit windows); the retransmit buffer bounds the whole session.
+ * client.ts and server.ts run the handshakes and decide when to attach.
+ */
+import {
+  decodeFrames,
+  decodeRecordPlaintext,
+  decodeRouteMessage,
+  DATA_FRAME_OVERHEAD,
+  type EpochCiphers,
+  encodeFrame,
+  encodeRecordPlaintext,
+  encodeRouteMessage,
+  epochCiphers,
+  type Frame,
+  frameLength,
+  openRecord,
+  RECORD_OVERHEAD,
+  SessionError,
+  type SessionErrorCode,
+  type SessionKeys,
+  type SessionParams,
+  type SessionRole,
+  type StreamTarget,
+  sealRecord,
+  WireCode,
+  wipeSessionKeys,
+} from '@skymesh/protocol/stream';
+import { Writer } from '@skymesh/protocol';
+import { SkymeshError } from '@skymesh/crypto';
+import type { RouteChannel } from '../contracts.js';
+import { SessionStream, type StreamHost } from './stream.js';
+
+/** Counters for metrics; a snapshot, safe to serialise. */
+export interface SessionStats {
+  /** Current epoch (0 for the first route, +1 per resume attempt that succeeded or not). */
+  epoch: number;
+  /** Routes attached after the first (successful resumes). */
+  resumes: number;
+  streamsOpen: number;
+  streamsTotal: number;
+  /** Stream payload bytes framed for sending (not counting retransmission). */
+  bytesSent: number;
+  bytesReceived: number;
+  recordsSent: number;
+  recordsReceived: number;
+  /** Records sent again on a new route. */
+  retransmitted: number;
+  /** Records the peer has not acknowledged yet, and their frame bytes. */
+  unackedRecords: number;
+  unackedBytes: number;
+}
+
+/** What the engine is told at creation. */
+export interface EngineOptions {
+  readonly role: SessionRole;
+  /** This end's receive window per stream (bytes). */
+  readonly initialWindow: number;
+  /** Streams this end accepts from the peer at once (destination) or opens (source). */
+  readonly maxStreams: number;
+  /** Cap on unacknowledged frame bytes (the retransmit buffer). */
+  readonly maxUnackedBytes: number;
+  /** Node highWaterMark of each stream. */
+  readonly highWaterMark: number;
+  /** Delay before a bare ack; 0 acks on the next turn of the event loop. */
+  readonly ackDelayMs: number;
+  /** Destination: a new stream arrived. Throwing resets it. */
+  readonly onStream?: ((stream: SessionStream, target: StreamTarget) => void) | undefined;
+  /** The attached route closed under us (not after end()). */
+  readonly onDetach: (reason: string) => void;
+  /** The session is over: null for a clean close, else why. Called once. */
+  readonly onEnd: (err: SessionError | null) => void;
+}
+
+type EngineState = 'new' | 'attached' | 'detached' | 'ended';
+
+const EMPTY = new Uint8Array(0);
+const MAX_CREDIT = 0xffffffff;
+const MAX_STREAM_ID = 0xffffffff;
+// Smallest DATA frame worth cutting when a record is nearly full.
+const MIN_DATA_SPLIT = 64;
+
+function asSessionError(err: unknown): SessionError {
+  if (err instanceof SessionError) return err;
+  const cause = err instanceof SkymeshError ? err.code : String(err);
+  return new SessionError('SESSION_BAD_MESSAGE', 'peer sent an undecodable message', { cause });
+}
+
+function violation(code: SessionErrorCode, message: string, details?: Record<string, unknown>) {
+  return new SessionError(code, message, details);
+}
+
+/** One session's multiplexer and reliability layer. See the module comment. */
+export class SessionEngine implements StreamHost {
+  private readonly opts: EngineOptions;
+  private state: EngineState = 'new';
+  private keys: SessionKeys | null = null;
+  private peer: SessionParams | null = null;
+  private channel: RouteChannel | null = null;
+  private ciphers: EpochCiphers | null = null;
+  /** Largest record body (frames) in bytes, fixed by the first route. */
+  maxRecordBody = 0;
+  epoch = 0;
+
+  // Reliability: records 1..sendSeq sent; peerAck of them acknowledged; the
+  // bodies of peerAck+1..sendSeq kept in `retx`; nextResend is the next one
+  // to (re)send on the current route.
+  private sendSeq = 0;
+  private peerAck = 0;
+  private nextResend = 1;
+  private retx: Uint8Array[] = [];
+  private retxBytes = 0;
+  /** Highest record received in order. */
+  recvSeq = 0;
+  private ackDue = false;
+  private ackTimer: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  /** A sealed payload the route refused (queue full): sent first on drain. */
+  private outbox: Uint8Array | null = null;
+
+  private readonly streams = new Map<number, SessionStream>();
+  private readonly dirty = new Set<SessionStream>();
+  private pendingResets: { id: number; code: number }[] = [];
+  private highestStreamId = 0;
+  private closePending: number | null = null;
+  private closeSeq = 0;
+  private closeWaiter: (() => void) | null = null;
+
+  private flushing = false;
+  private flushAgain = false;
+  private flushScheduled = false;
+
+  private readonly counters: Omit<
+    SessionStats,
+    'epoch' | 'streamsOpen' | 'unackedRecords' | 'unackedBytes'
+  > = {
+    resumes: 0,
+    streamsTotal: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    recordsSent: 0,
+    recordsReceived: 0,
+    retransmitted: 0,
+  };
+
+  constructor(opts: EngineOptions) {
+    this.opts = opts;
+  }
+
+  /** True once end() ran. */
+  get ended(): boolean {
+    return this.state === 'ended';
+  }
+
+  /** True while a route is attached. */
+  get attached(): boolean {
+    return this.state === 'attached';
+  }
+
+  /** The keys of the session (after establish). */
+  get sessionKeys(): SessionKeys | null {
+    return this.keys;
+  }
+
+  /** Highest record sequence number sent so far. */
+  get lastSent(): number {
+    return this.sendSeq;
+  }
+
+  stats(): SessionStats {
+    return {
+      ...this.counters,
+      epoch: this.epoch,
+      streamsOpen: this.streams.size,
+      unackedRecords: this.retx.length,
+      unackedBytes: this.retxBytes,
+    };
+  }
+
+  /** Gives the engine the handshake's result. Streams opened earlier get the peer's window now. */
+  establish(keys: SessionKeys, peer: SessionParams): void {
+    this.keys = keys;
+    this.peer = peer;
+    for (const s of this.streams.values()) {
+      s.sendCredit = Math.min(MAX_CREDIT, s.sendCredit + peer.initialWindow);
+      if (s.hasWork) this.markDirty(s);
+    }
+  }
+
+  /**
+   * Starts (or resumes) sending on `channel` with `epoch`'s keys. `ack` is
+   * the peer's last in-order record (from RESUME / RESUME_OK; 0 at first):
+   * everything after it is sent again. A previously attached route is closed.
+   * @throws SessionError SESSION_BAD_ACK when `ack` is beyond what was sent.
+   */
+  attach(channel: RouteChannel, epoch: number, ack: number): void {
+    if (this.state === 'ended' || this.keys === null) return;
+    const old = this.channel;
+    if (old !== null && old !== channel) {
+      this.dropChannel();
+      old.close('superseded');
+    }
+    this.applyAck(ack);
+    if (this.state !== 'new') this.counters.resumes++;
+    if (this.maxRecordBody === 0) this.maxRecordBody = channel.payloadSize - RECORD_OVERHEAD;
+    this.epoch = epoch;
+    this.ciphers = epochCiphers(this.keys, epoch, this.opts.role);
+    this.channel = channel;
+    this.state = 'attached';
+    this.outbox = null;
+    this.nextResend = this.peerAck + 1;
+    // RESUME / RESUME_OK carried our ack already.
+    this.ackDue = false;
+    channel.onPayload((p) => {
+      if (this.channel === channel) this.receive(p);
+    });
+    channel.onDrain(() => {
+      if (this.channel === channel) this.flush();
+    });
+    channel.onClose((reason) => {
+      if (this.channel !== channel) return;
+      this.dropChannel();
+      this.state = 'detached';
+      this.opts.onDetach(reason);
+    });
+    this.flush();
+  }
+
+  /** Opens a stream (source side). @throws SessionError SESSION_TOO_MANY_STREAMS */
+  openStream(target: StreamTarget): SessionStream {
+    const limit = Math.min(this.opts.maxStreams, this.peer?.maxStreams ?? this.opts.maxStreams);
+    if (this.state === 'ended') {
+      throw new SessionError('SESSION_CLOSED', 'the session is closed');
+    }
+    if (this.streams.size >= limit || this.highestStreamId >= MAX_STREAM_ID) {
+      throw new SessionError('SESSION_TOO_MANY_STREAMS', 'the session has its maximum of streams', {
+        limit,
+      });
+    }
+    const id = ++this.highestStreamId;
+    const stream = this.newStream(id, target, true);
+    this.markDirty(stream);
+    return stream;
+  }
+
+  /**
+   * Ends the session cleanly: open streams are destroyed without error, a
+   * CLOSE frame tells the peer, and the route closes once the peer acked it
+   * (or after `timeoutMs`).
+   */
+  close(timeoutMs: number): Promise<void> {
+    if (this.state === 'ended') return Promise.resolve();
+    for (const s of [...this.streams.values()]) this.forget(s).fail(null);
+    this.pendingResets = [];
+    if (this.state !== 'attached') {
+      this.end(null);
+      return Promise.resolve();
+    }
+    this.closePending = WireCode.NONE;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => finish(), timeoutMs);
+      const finish = () => {
+        clearTimeout(timer);
+        this.closeWaiter = null;
+        this.end(null);
+        resolve();
+      };
+      this.closeWaiter = finish;
+      this.flush();
+    });
+  }
+
+  /**
+   * Ends the session now: the route closes, streams still open are destroyed
+   * with `err` (none for a clean end), keys are wiped. Idempotent.
+   */
+  end(err: SessionError | null): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    const ch = this.channel;
+    this.dropChannel();
+    if (ch !== null) ch.close(err?.code ?? 'closed');
+    if (this.ackTimer !== null) clearAck(this.ackTimer);
+    this.ackTimer = null;
+    for (const s of [...this.streams.values()]) this.forget(s).fail(err);
+    this.dirty.clear();
+    this.retx = [];
+    this.retxBytes = 0;
+    if (this.keys !== null) wipeSessionKeys(this.keys);
+    this.closeWaiter?.();
+    this.opts.onEnd(err);
+  }
+
+  // --- StreamHost ---
+
+  markDirty(stream: SessionStream): void {
+    if (stream.detached) return;
+    this.dirty.add(stream);
+    this.scheduleFlush();
+  }
+
+  resetStream(stream: SessionStream, code: number): void {
+    if (stream.detached) return;
+    this.forget(stream);
+    // A stream whose OPEN never left needs no RST: the peer never saw it.
+    if (!stream.needOpen) {
+      this.pendingResets.push({ id: stream.id, code });
+      this.scheduleFlush();
+    }
+  }
+
+  // --- receiving ---
+
+  private receive(payload: Uint8Array): void {
+    try {
+      const msg = decodeRouteMessage(payload);
+      if (msg.type !== 'record') {
+        throw violation('SESSION_BAD_MESSAGE', `unexpected ${msg.type} on an open session`);
+      }
+      const rec = decodeRecordPlaintext(openRecord(this.ciphers!.recv, msg.sealed));
+      this.counters.recordsReceived++;
+      this.applyAck(rec.ack);
+      if (this.state === 'ended' || rec.seq === 0 || rec.seq <= this.recvSeq) return;
+      if (rec.seq !== this.recvSeq + 1) {
+        throw violation('SESSION_SEQUENCE_GAP', 'record sequence skipped ahead', {
+          expected: this.recvSeq + 1,
+          got: rec.seq,
+        });
+      }
+      const frames = decodeFrames(rec.body);
+      this.recvSeq = rec.seq;
+      for (const f of frames) {
+        this.handleFrame(f);
+        if (this.ended) return;
+      }
+      this.ackDue = true;
+      this.scheduleAck();
+    } catch (err) {
+      this.end(asSessionError(err));
+    }
+  }
+
+  /** The stream a frame names, or null for one already finished (frames in flight). */
+  private streamFor(id: number): SessionStream | null {
+    const s = this.streams.get(id);
+    if (s !== undefined) return s;
+    if (id <= this.highestStreamId) return null;
+    throw violation('SESSION_UNKNOWN_STREAM', 'frame for a stream never opened', { streamId: id });
+  }
+
+  private handleFrame(f: Frame): void {
+    switch (f.type) {
+      case 'data': {
+        const s = this.streamFor(f.streamId);
+        if (s === null) return;
+        if (s.finReceived) {
+          throw violation('SESSION_UNKNOWN_STREAM', 'data after FIN', { streamId: f.streamId });
+        }
+        if (f.data.length > s.recvCredit) {
+          throw violation('SESSION_WINDOW_VIOLATION', 'peer exceeded the stream window', {
+            streamId: f.streamId,
+            window: s.recvCredit,
+            got: f.data.length,
+          });
+        }
+        this.counters.bytesReceived += f.data.length;
+        s.receive(f.data);
+        return;
+      }
+      case 'open':
+        this.acceptOpen(f.streamId, f.target);
+        return;
+      case 'fin': {
+        const s = this.streamFor(f.streamId);
+        if (s === null) return;
+        if (s.finReceived) {
+          throw violation('SESSION_UNKNOWN_STREAM', 'second FIN', { streamId: f.streamId });
+        }
+        if (s.finSent) this.forget(s);
+        s.receiveFin();
+        return;
+      }
+      case 'rst': {
+        const s = this.streamFor(f.streamId);
+        if (s === null) return;
+        this.forget(s).receiveReset(f.code);
+        return;
+      }
+      case 'window': {
+        const s = this.streamFor(f.streamId);
+        if (s === null) return;
+        if (s.sendCredit + f.delta > MAX_CREDIT) {
+          throw violation('SESSION_WINDOW_OVERFLOW', 'window update beyond 2^32-1', {
+            streamId: f.streamId,
+          });
+        }
+        s.sendCredit += f.delta;
+        if (s.hasWork) this.markDirty(s);
+        return;
+      }
+      case 'close': {
+        const err =
+          f.code === WireCode.NONE
+            ? new SessionError('SESSION_CLOSED', 'the peer closed the session')
+            : new SessionError('SESSION_CLOSED', 'the peer closed the session with an error', {
+                closeCode: f.code,
+              });
+        // Ack the CLOSE so the peer's close() can finish, then end.
+        this.ackDue = true;
+        this.flush();
+        this.end(this.streams.size > 0 ? err : null);
+        return;
+      }
+    }
+  }
+
+  private acceptOpen(id: number, target: StreamTarget): void {
+    if (this.opts.role !== 'server' || id <= this.highestStreamId) {
+      throw violation('SESSION_BAD_STREAM_ID', 'OPEN with a stream id not above the last', {
+        streamId: id,
+      });
+    }
+    this.highestStreamId = id;
+    const onStream = this.opts.onStream;
+    if (this.streams.size >= this.opts.maxStreams || onStream === undefined) {
+      // Refusals are owed even while our records are blocked; a peer that
+      // keeps opening beyond its limit regardless is cut off.
+      if (this.pendingResets.length >= 4 * this.opts.maxStreams + 16) {
+        throw violation('SESSION_TOO_MANY_STREAMS', 'peer keeps opening streams beyond the limit');
+      }
+      this.pendingResets.push({ id, code: WireCode.REFUSED });
+      this.scheduleFlush();
+      return;
+    }
+    const stream = this.newStream(id, target, false);
+    try {
+      onStream(stream, target);
+    } catch {
+      stream.destroy();
+    }
+  }
+
+  private newStream(id: number, target: StreamTarget, opener: boolean): SessionStream {
+    const stream = new SessionStream(
+      this,
+      id,
+      target,
+      {
+        recvWindow: this.opts.initialWindow,
+        sendWindow: this.peer?.initialWindow ?? 0,
+        highWaterMark: this.opts.highWaterMark,
+      },
+      opener,
+    );
+    this.streams.set(id, stream);
+    this.counters.streamsTotal++;
+    return stream;
+  }
+
+  /** Removes a stream from the session (both FINs, a reset, or the end). */
+  private forget(s: SessionStream): SessionStream {
+    this.streams.delete(s.id);
+    this.dirty.delete(s);
+    s.detached = true;
+    return s;
+  }
+
+  /**
+   * Drops acknowledged records from the retransmit buffer.
+   * @throws SessionError SESSION_BAD_ACK for an ack of records never sent.
+   */
+  private applyAck(ack: number): void {
+    if (ack > this.sendSeq) {
+      throw violation('SESSION_BAD_ACK', 'ack beyond the last record sent', {
+        ack,
+        sent: this.sendSeq,
+      });
+    }
+    if (ack <= this.peerAck) return;
+    const n = ack - this.peerAck;
+    for (let i = 0; i < n; i++) this.retxBytes -= this.retx[i]!.length;
+    this.retx.splice(0, n);
+    this.peerAck = ack;
+    if (this.nextResend <= ack) this.nextResend = ack + 1;
+    if (this.closeWaiter !== null && this.closeSeq > 0 && ack >= this.closeSeq) {
+      this.closeWaiter();
+      return;
+    }
+    this.scheduleFlush();
+  }
+
+  private scheduleAck(): void {
+    if (this.ackTimer !== null) return;
+    const run = () => {
+      this.ackTimer = null;
+      if (this.ackDue) this.flush();
+    };
+    this.ackTimer =
+      this.opts.ackDelayMs > 0 ? setTimeout(run, this.opts.ackDelayMs) : setImmediate(run);
+  }
+
+  // --- sending ---
+
+  private scheduleFlush(): void {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Sends all it can: the refused payload, resends, new records, a bare ack. */
+  private flush(): void {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    const callbacks: ((err?: Error | null) => void)[] = [];
+    try {
+      do {
+        this.flushAgain = false;
+        this.flushOnce(callbacks);
+        // Write callbacks may make Node call _write again at once: that only
+        // marks the stream dirty and asks for another pass.
+        for (const cb of callbacks.splice(0)) cb();
+      } while (this.flushAgain && this.state === 'attached');
+    } catch (err) {
+      this.end(asSessionError(err));
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private flushOnce(callbacks: ((err?: Error | null) => void)[]): void {
+    for (;;) {
+      const ch = this.channel;
+      if (ch === null || this.state !== 'attached') return;
+      if (this.outbox !== null) {
+        if (!ch.send(this.outbox)) return;
+        this.outbox = null;
+      }
+      if (this.nextResend <= this.sendSeq) {
+        const seq = this.nextResend++;
+        this.counters.retransmitted++;
+        this.transmit(ch, seq, this.retx[seq - this.peerAck - 1]!);
+        continue;
+      }
+      const built = this.retxBytes < this.opts.maxUnackedBytes ? this.buildBody(callbacks) : null;
+      if (built === null) {
+        if (this.ackDue) this.transmit(ch, 0, EMPTY);
+        return;
+      }
+      const seq = ++this.sendSeq;
+      this.retx.push(built.body);
+      this.retxBytes += built.body.length;
+      this.nextResend = seq + 1;
+      if (built.close) this.closeSeq = seq;
+      this.transmit(ch, seq, built.body);
+    }
+  }
+
+  private transmit(ch: RouteChannel, seq: number, body: Uint8Array): void {
+    const sealed = sealRecord(this.ciphers!.send, encodeRecordPlaintext(seq, this.recvSeq, body));
+    const payload = encodeRouteMessage({ type: 'record', sealed });
+    this.ackDue = false;
+    this.counters.recordsSent++;
+    if (!ch.send(payload)) this.outbox = payload;
+  }
+
+  /**
+   * Packs frames into one record body: refusals and resets first, then one
+   * pass after another over the streams with work (round robin, at most one
+   * DATA frame per stream per pass), then CLOSE. Null when there is nothing.
+   */
+  private buildBody(
+    callbacks: ((err?: Error | null) => void)[],
+  ): { body: Uint8Array; close: boolean } | null {
+    const max = this.maxRecordBody;
+    const w = new Writer({ maxSize: max, initialSize: max });
+    const fits = (n: number) => w.length + n <= max;
+    const put = (f: Frame) => encodeFrame(w, f);
+
+    while (this.pendingResets.length > 0 && fits(7)) {
+      const r = this.pendingResets.shift()!;
+      put({ type: 'rst', streamId: r.id, code: r.code });
+    }
+    let progress = true;
+    while (progress && this.dirty.size > 0 && fits(DATA_FRAME_OVERHEAD + 1)) {
+      progress = false;
+      for (const s of [...this.dirty]) {
+        if (this.emitFor(s, w, fits, callbacks)) progress = true;
+        this.dirty.delete(s);
+        if (s.hasWork && !s.detached) this.dirty.add(s);
+        if (!fits(DATA_FRAME_OVERHEAD + 1)) break;
+      }
+    }
+    let close = false;
+    if (this.closePending !== null && this.pendingResets.length === 0 && fits(3)) {
+      put({ type: 'close', code: this.closePending });
+      this.closePending = null;
+      close = true;
+    }
+    if (w.length === 0) return null;
+    const out = w.finish();
+    // Small bodies are copied so the retransmit buffer holds what it counts.
+    return { body: out.length < max / 2 ? out.slice() : out, close };
+  }
+
+  /** Puts what fits of one stream's pending frames into `w`; true if anything went in. */
+  private emitFor(
+    s: SessionStream,
+    w: Writer,
+    fits: (n: number) => boolean,
+    callbacks: ((err?: Error | null) => void)[],
+  ): boolean {
+    let any = false;
+    if (s.windowOwed > 0 && fits(9)) {
+      const delta = Math.min(s.windowOwed, MAX_CREDIT);
+      encodeFrame(w, { type: 'window', streamId: s.id, delta });
+      s.windowOwed -= delta;
+      any = true;
+    }
+    if (s.needOpen) {
+      const f: Frame = { type: 'open', streamId: s.id, target: s.target };
+      if (!fits(frameLength(f))) return any;
+      encodeFrame(w, f);
+      s.needOpen = false;
+      any = true;
+    }
+    if (s.chunk !== null && s.sendCredit > 0) {
+      const room = this.maxRecordBody - w.length - DATA_FRAME_OVERHEAD;
+      const left = s.chunk.length - s.chunkOffset;
+      const want = Math.min(left, s.sendCredit, 0xffff);
+      if (room >= want || room >= MIN_DATA_SPLIT) {
+        const { data, done } = s.takeData(Math.min(want, room));
+        encodeFrame(w, { type: 'data', streamId: s.id, data });
+        this.counters.bytesSent += data.length;
+        if (done) callbacks.push(done);
+        any = true;
+      }
+    }
+    if (s.finPending && !s.finSent && s.chunk === null && fits(5)) {
+      encodeFrame(w, { type: 'fin', streamId: s.id });
+      const cb = s.takeFin();
+      if (cb) callbacks.push(cb);
+      if (s.finReceived) this.forget(s);
+      any = true;
+    }
+    return any;
+  }
+
+  private dropChannel(): void {
+    this.channel = null;
+    this.ciphers?.send.clear();
+    this.ciphers?.recv.clear();
+    this.ciphers = null;
+    this.outbox = null;
+  }
+}
+
+function clearAck(t: NodeJS.Immediate | NodeJS.Timeout): void {
+  // Either kind of handle: clearTimeout ignores an Immediate and vice versa.
+  clearImmediate(t as NodeJS.Immediate);
+  clearTimeout(t as NodeJS.Timeout);
+}
