@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   CipherState,
+  CryptoError,
   chacha20poly1305Seal,
   type EphemeralCodec,
   elligator2Map,
@@ -253,6 +254,36 @@ describe('Noise handshake failures', () => {
         },
       ),
       { numRuns: numRuns(60) },
+    );
+  });
+
+  it('answers random bytes at any step with a Noise error code, never a crash', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...PATTERNS),
+        fc.constantFrom(...HASHES),
+        fc.nat(),
+        fc.uint8Array({ maxLength: 200 }),
+        (pattern, hash, stepSeed, junk) => {
+          const pr = pair(pattern, { hash });
+          const step = stepSeed % pr.length;
+          const [, reader] = turn(upTo(pr, step), step);
+          let thrown: unknown;
+          try {
+            reader.readMessage(junk);
+          } catch (err) {
+            thrown = err;
+          }
+          // Only an unkeyed first message (NN, XX) can accept junk, as plain Noise does.
+          if (thrown === undefined) {
+            expect(step === 0 && (pattern === 'NN' || pattern === 'XX')).toBe(true);
+          } else {
+            expect(thrown).toBeInstanceOf(CryptoError);
+            expect((thrown as CryptoError).code).toMatch(/^NOISE_(BAD_MESSAGE|DECRYPT_FAILED)$/);
+          }
+        },
+      ),
+      { numRuns: numRuns(100) },
     );
   });
 
