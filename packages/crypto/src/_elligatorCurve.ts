@@ -1,9 +1,12 @@
 /**
- * Curve25519 in affine Montgomery form (v² = u³ + Au² + u), only as far as
- * Elligator2's dirty keys need it: the right-hand side, and the 8 low-order
- * points (built once by affine addition). Private to elligator2.ts.
+ * Curve25519 only as far as Elligator2's dirty keys need it: in affine
+ * Montgomery form (v² = u³ + Au² + u) the right-hand side and the 8
+ * low-order points (built once by affine addition), and the dirty point
+ * computed in Edwards form with noble, for the noble backend. Private to
+ * elligator2.ts.
  */
-import { A, add, modPow, mul, P, sq, sqrt, sub } from './_elligatorField.js';
+import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
+import { A, add, fromLE, modPow, mul, P, sq, sqrt, sub } from './_elligatorField.js';
 
 /** An affine point; null is the point at infinity (the identity). */
 export type Affine = { readonly u: bigint; readonly v: bigint } | null;
@@ -51,4 +54,28 @@ export function lowOrderPoints(): readonly Affine[] {
     torsion = points;
   }
   return torsion;
+}
+
+let edwardsTorsion: readonly (typeof ed25519.Point.BASE)[] | undefined;
+const L = ed25519.Point.Fn.ORDER;
+
+/**
+ * u of clamp(secretKey)·B + T as a fraction, T the k-th of the 8 low-order
+ * points (in noble's order; any fixed order is uniform for a uniform k),
+ * computed on edwards25519 where the fixed-base multiplication yields the
+ * whole point: u = (1 + y) / (1 − y) = (Z + Y) / (Z − Y). The scalar is
+ * clamped exactly as X25519 clamps it, so the key pair is an X25519 one.
+ * Null for the identity (a scalar ≡ 0 mod L, probability ~2^-252).
+ */
+export function dirtyFromEdwards(secretKey: Uint8Array, k: number): [bigint, bigint] | null {
+  edwardsTorsion ??= ED25519_TORSION_SUBGROUP.map((hex) => ed25519.Point.fromHex(hex));
+  const clamped = (fromLE(secretKey) & ((1n << 254n) - 8n)) | (1n << 254n);
+  const scalar = clamped % L;
+  if (scalar === 0n) return null;
+  const t = edwardsTorsion[k & 7]!;
+  const q = ed25519.Point.BASE.multiply(scalar).add(t);
+  const y = ((q.Y % P) + P) % P;
+  const z = ((q.Z % P) + P) % P;
+  const den = sub(z, y);
+  return den === 0n ? null : [add(z, y), den];
 }

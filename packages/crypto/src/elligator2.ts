@@ -14,11 +14,12 @@
  *   the low-order part does not change any shared secret.
  *
  * The clean point s·B comes from the active backend's X25519 (native on
- * Node); the rest is two BigInt exponentiations per attempt, and half the
- * attempts succeed. Not constant time: the number of attempts and the
- * branches depend only on values that are discarded or made public.
+ * Node; noble's Edwards fixed-base multiplication in browsers); the rest is
+ * one or two BigInt exponentiations per attempt, and half the attempts
+ * succeed. The BigInt code is not constant time, and need not be: it only
+ * sees the public key, its representative, and attempts thrown away.
  */
-import { curveRhs, lowOrderPoints } from './_elligatorCurve.js';
+import { curveRhs, dirtyFromEdwards, lowOrderPoints } from './_elligatorCurve.js';
 import {
   A,
   absolute,
@@ -134,26 +135,44 @@ export interface HiddenKeyPair {
   representative: Uint8Array;
 }
 
+/** u of a point as a fraction [numerator, denominator ≠ 0]. */
+type Fraction = readonly [bigint, bigint];
+
 /**
- * One attempt: the dirty point (clean u0 + low-order point number k) as a
- * fraction, then its representative. Null when that point has none.
+ * u of P + T, where u0 = u(P) comes from X25519 and T = k·T8, as a
+ * fraction. Null when u0 is not usable (identity, or not on the curve —
+ * neither comes out of a correct X25519).
  */
-function tryHidden(u0: bigint, k: number, tweak: number): Represented | null {
-  if (k === 0) return representativeOf(u0, 1n, tweak);
+function dirtyFromMontgomery(u0: bigint, k: number): Fraction | null {
+  if (u0 === 0n) return null; // P = O: a scalar ≡ 0 mod L, probability ~2^-252
+  if (k === 0) return [u0, 1n];
   // Adding (0, 0), the point of order 2, maps u to 1/u and needs no v.
-  if (k === 4) return representativeOf(1n, u0, tweak);
+  if (k === 4) return [1n, u0];
   const t = lowOrderPoints()[k];
   if (!t) return null; // unreachable: only k = 0 is the identity
   // Either root will do for v0: using −v0 yields u(P − T) = u(−P + T), and
   // −T is as likely as T. X25519 with the clamped scalar gives the same
   // secret for ±P ± T.
   const v0 = sqrt(curveRhs(u0));
-  if (v0 === null) return null; // not a curve point: cannot come from X25519
-  // u(P + T) = λ² − A − u0 − uT with λ = (v0 − vT) / (u0 − uT), as a fraction over (u0 − uT)².
-  const a = sub(u0, t.u);
-  const a2 = sq(a);
-  const num = sub(sq(sub(v0, t.v)), mul(add(add(A, u0), t.u), a2));
-  return representativeOf(num, a2, tweak);
+  if (v0 === null) return null;
+  // u(P + T) = λ² − A − u0 − uT with λ = (v0 − vT) / (u0 − uT), over (u0 − uT)².
+  const a2 = sq(sub(u0, t.u));
+  return [sub(sq(sub(v0, t.v)), mul(add(add(A, u0), t.u), a2)), a2];
+}
+
+/**
+ * One attempt for `secretKey`: the dirty point s·B + k·T8 and, if it has
+ * one, its representative. With the native backend s·B comes from X25519
+ * and costs a square root to complete; with noble, its Edwards fixed-base
+ * multiplication (faster than noble's X25519 ladder) gives the whole point.
+ */
+function tryHidden(secretKey: Uint8Array, k: number, tweak: number): Represented | null {
+  const b = backend();
+  const u =
+    b.name === 'noble'
+      ? dirtyFromEdwards(secretKey, k)
+      : dirtyFromMontgomery(fromLE(b.x25519PublicKey(secretKey)), k);
+  return u && representativeOf(u[0], u[1], tweak);
 }
 
 /**
@@ -161,23 +180,23 @@ function tryHidden(u0: bigint, k: number, tweak: number): Represented | null {
  * "dirty" — s·B plus one of the 8 low-order points chosen at random — so that
  * representatives are uniform over 32-byte strings; the DH result with any
  * peer is the same as for the clean key s·B. Retries (about twice on
- * average) until the point is representable.
+ * average) with a fresh secret until the point is representable.
  *
  * @example
  * const { secretKey, representative } = hiddenKeyPair();
  * send(representative); // peer: x25519(peerSecret, elligator2Map(representative))
  */
 export function hiddenKeyPair(): HiddenKeyPair {
-  const b = backend();
   for (;;) {
-    const random = b.randomBytes(34);
+    const random = backend().randomBytes(34);
     const secretKey = random.slice(0, 32);
     const tweak = random[32]!;
     const k = random[33]! & 7;
     wipe(random);
-    const u0 = fromLE(b.x25519PublicKey(secretKey));
-    // u0 = 0 only for a scalar ≡ 0 mod L (probability ~2^-252); skip it.
-    const found = u0 === 0n ? null : tryHidden(u0, k, tweak);
+    // Never retry another k or tweak for the same secret: accepted points
+    // would then be weighted by how many of their siblings are representable,
+    // which an observer can compute (the low-order part of a key is public).
+    const found = tryHidden(secretKey, k, tweak);
     if (found) {
       return { secretKey, publicKey: toLE(found.u), representative: found.representative };
     }

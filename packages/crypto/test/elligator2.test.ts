@@ -231,7 +231,7 @@ describe('elligator2Inverse', () => {
   });
 
   it('finds a representative for about half of dirty public keys (built with noble)', () => {
-    const n = 1500;
+    const n = 1000;
     let representable = 0;
     for (const [i, u] of nobleDirtyPublicKeys(n).entries()) {
       const r = elligator2Inverse(u, i & 0xff);
@@ -267,7 +267,7 @@ describe('low-order points', () => {
 });
 
 describe('hiddenKeyPair', () => {
-  const N = 1200;
+  const N = 1000;
   const keys = Array.from({ length: N }, () => hiddenKeyPair());
 
   it('always returns a representable key whose representative maps to the public key', () => {
@@ -329,6 +329,26 @@ forEachBackend('Elligator2 dirty keys DH', (b) => {
         toHex(x25519(other.secretKey, me.publicKey)),
       );
     }
+  });
+
+  it('makes representable dirty keys with low-order components of every order', () => {
+    const orders = new Set<number>();
+    let nonSquare = 0;
+    const n = 120;
+    for (let i = 0; i < n; i++) {
+      const kp = hiddenKeyPair();
+      expect(toHex(elligator2Map(kp.representative))).toBe(toHex(kp.publicKey));
+      // Without a low-order part the key is the clean X25519 key of the secret.
+      const order = lowOrderComponentOrder(kp.publicKey);
+      const clean = toHex(b.x25519PublicKey(kp.secretKey));
+      if (order === 1) expect(toHex(kp.publicKey)).toBe(clean);
+      else expect(toHex(kp.publicKey)).not.toBe(clean);
+      orders.add(order);
+      if (!isSquare(leToBig(kp.publicKey))) nonSquare++;
+    }
+    expect([...orders].sort((x, y) => x - y)).toEqual([1, 2, 4, 8]);
+    expect(nonSquare / n).toBeGreaterThan(0.3);
+    expect(nonSquare / n).toBeLessThan(0.7);
   });
 
   it('codec: generate() sends the representative, decode() returns the public key', () => {
