@@ -42,6 +42,7 @@ import { backend } from './select.js';
 
 const MASK254 = (1n << 254n) - 1n;
 const MASK255 = (1n << 255n) - 1n;
+const A2 = sq(A);
 
 /**
  * Direct map: a 32-byte representative (its top two bits ignored, so all
@@ -59,7 +60,6 @@ export function elligator2Map(representative: Uint8Array): Uint8Array {
   // right-hand side of v² = u³ + Au² + u at u = w, equals n / d³.
   const d = add(1n, add(sq(r), sq(r)));
   const d2 = sq(d);
-  const A2 = sq(A);
   const n = neg(mul(A, add(sub(A2, mul(A2, d)), d2)));
   // One exponentiation decides whether g(w) is a square (same answer as for
   // n·d³ = g(w)·d⁶) and gives 1/d on the way.
@@ -72,10 +72,11 @@ export function elligator2Map(representative: Uint8Array): Uint8Array {
 /**
  * Inverse map: a Montgomery u-coordinate → a representative that
  * `elligator2Map` sends back to u, or null when u has none (about half of
- * all points, and every u that is not on the curve: Monocypher skips that
- * check, and it costs one more exponentiation). Bit 0 of `tweak` picks which of the two representatives;
- * bits 6–7 become the representative's top two bits, which the map ignores
- * and which must be random on the wire. This is Monocypher's convention.
+ * all curve points, and every u not on the curve — Monocypher skips that
+ * check, which costs one more exponentiation). Bit 0 of `tweak` picks which
+ * of the two representatives; bits 6–7 become the representative's top two
+ * bits, which the map ignores and which must be random on the wire. This is
+ * Monocypher's convention.
  *
  * `u` is read as X25519 reads public keys (top bit masked, reduced mod p), so
  * `elligator2Map(elligator2Inverse(u, t))` returns u's canonical encoding.
