@@ -9,5 +9,6 @@ export { ReplayCache } from './replay.js';
 export { loadOrCreateSelfSignedCert } from './tls.js';
 export * from './transport.js';
 export * from './transports/memory.js';
+export * from './transports/tap.js';
 export * from './transports/tcp.js';
 export * from './transports/ws.js';

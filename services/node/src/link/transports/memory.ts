@@ -6,6 +6,7 @@
  * and a path that silently drops everything (blackhole).
  */
 import { LinkManagerError } from '../errors.js';
+import { BaseConnection } from './_connection.js';
 import {
   type Connection,
   DEFAULT_HIGH_WATER,
@@ -37,7 +38,7 @@ export interface MemoryNetwork {
   onPipe(handler: (dialler: MemoryConnection, listener: MemoryConnection) => void): void;
 }
 
-class End implements MemoryConnection {
+class End extends BaseConnection implements MemoryConnection {
   peer!: End;
   readonly remote: string;
   private readonly highWater: number;
@@ -50,11 +51,9 @@ class End implements MemoryConnection {
   private closed = false;
   private closingAfterFlush = false;
   private wantDrain = false;
-  private dataHandler: (b: Uint8Array) => void = () => {};
-  private drainHandler: () => void = () => {};
-  private closeHandler: (e?: Error) => void = () => {};
 
   constructor(remote: string, highWater: number) {
+    super();
     this.remote = remote;
     this.highWater = highWater;
   }
@@ -70,16 +69,6 @@ class End implements MemoryConnection {
     const ok = this.peer.inboxBytes < this.highWater;
     if (!ok) this.wantDrain = true;
     return ok;
-  }
-
-  onData(handler: (bytes: Uint8Array) => void): void {
-    this.dataHandler = handler;
-  }
-  onDrain(handler: () => void): void {
-    this.drainHandler = handler;
-  }
-  onClose(handler: (error?: Error) => void): void {
-    this.closeHandler = handler;
   }
 
   pauseReading(): void {

@@ -5,6 +5,7 @@
  */
 import { connect, createServer, type Socket } from 'node:net';
 import { LinkManagerError } from '../errors.js';
+import { BaseConnection } from './_connection.js';
 import {
   type Connection,
   DEFAULT_HIGH_WATER,
@@ -20,18 +21,15 @@ export interface TcpTransportInit {
   dialTimeoutMs?: number;
 }
 
-class TcpConnection implements Connection {
+class TcpConnection extends BaseConnection {
   readonly remote: string;
   private readonly socket: Socket;
-
-  private dataHandler: (bytes: Uint8Array) => void = () => {};
-  private drainHandler: () => void = () => {};
-  private closeHandler: (error?: Error) => void = () => {};
 
   private readonly highWater: number;
   private blocked = false;
 
   constructor(socket: Socket, highWater: number) {
+    super();
     this.socket = socket;
     this.highWater = highWater;
     this.remote = `tcp://${socket.remoteAddress}:${socket.remotePort}`;
@@ -61,18 +59,6 @@ class TcpConnection implements Connection {
     this.socket.write(bytes);
     if (this.socket.writableLength >= this.highWater) this.blocked = true;
     return !this.blocked;
-  }
-
-  onData(handler: (bytes: Uint8Array) => void): void {
-    this.dataHandler = handler;
-  }
-
-  onDrain(handler: () => void): void {
-    this.drainHandler = handler;
-  }
-
-  onClose(handler: (error?: Error) => void): void {
-    this.closeHandler = handler;
   }
 
   close(): void {

@@ -10,6 +10,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { WebSocket, WebSocketServer } from 'ws';
 import { LINK_MAX_WRITE } from '@skymesh/protocol/link';
 import { LinkManagerError } from '../errors.js';
+import { BaseConnection } from './_connection.js';
 import {
   type Connection,
   DEFAULT_HIGH_WATER,
@@ -32,17 +33,15 @@ export interface WebSocketTransportInit {
 /** Largest ws message accepted: one link write. A larger one closes the socket (ws enforces it). */
 const MAX_MESSAGE = LINK_MAX_WRITE;
 
-class WsConnection implements Connection {
+class WsConnection extends BaseConnection {
   readonly remote: string;
   private readonly ws: WebSocket;
   private readonly highWater: number;
   private pending = 0;
   private blocked = false;
-  private drainHandler: () => void = () => {};
-  private dataHandler: (bytes: Uint8Array) => void = () => {};
-  private closeHandler: (error?: Error) => void = () => {};
 
   constructor(ws: WebSocket, remote: string, highWater: number) {
+    super();
     this.ws = ws;
     this.remote = remote;
     this.highWater = highWater;
@@ -73,18 +72,6 @@ class WsConnection implements Connection {
     });
     if (this.pending > this.highWater) this.blocked = true;
     return !this.blocked;
-  }
-
-  onData(handler: (bytes: Uint8Array) => void): void {
-    this.dataHandler = handler;
-  }
-
-  onDrain(handler: () => void): void {
-    this.drainHandler = handler;
-  }
-
-  onClose(handler: (error?: Error) => void): void {
-    this.closeHandler = handler;
   }
 
   close(): void {
