@@ -79,5 +79,7 @@ export const WireCode = {
   BUSY: 19,
   /** The peer broke the protocol. */
   PROTOCOL: 20,
+  /** Handshake refused: HELLO did not decrypt (wrong destination key) or was malformed. */
+  BAD_HANDSHAKE: 21,
 } as const;
 export type WireCode = (typeof WireCode)[keyof typeof WireCode];

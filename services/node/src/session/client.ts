@@ -179,11 +179,13 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
 
   function refused(msg: RouteMessage): never {
     if (msg.type === 'refused') {
-      throw new SessionError(
-        msg.code === WireCode.BUSY ? 'SESSION_BUSY' : 'SESSION_RESUME_REFUSED',
-        'the destination refused',
-        { refusedCode: msg.code },
-      );
+      const code =
+        msg.code === WireCode.BUSY
+          ? 'SESSION_BUSY'
+          : msg.code === WireCode.BAD_HANDSHAKE
+            ? 'SESSION_BAD_HANDSHAKE'
+            : 'SESSION_RESUME_REFUSED';
+      throw new SessionError(code, 'the destination refused', { refusedCode: msg.code });
     }
     throw new SessionError('SESSION_BAD_HANDSHAKE', `unexpected ${msg.type} from the destination`);
   }

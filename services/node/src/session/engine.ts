@@ -441,6 +441,7 @@ export class SessionEngine implements StreamHost {
     try {
       onStream(stream, target);
     } catch {
+      this.resetStream(stream, WireCode.REFUSED);
       stream.destroy();
     }
   }

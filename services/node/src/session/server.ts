@@ -119,8 +119,9 @@ export function createSessionServer(options: SessionServerOptions): SessionServe
         graceSeconds: Math.min(0xffff, Math.ceil(graceMs / 1000)),
       });
     } catch {
+      // Saying so reveals nothing: the address key is public, and no session exists.
       counters.handshakesFailed++;
-      ch.close('SESSION_BAD_HANDSHAKE');
+      refuse(ch, WireCode.BAD_HANDSHAKE);
       return;
     }
     const { keys, peer } = response.session;

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createTestSessions, patternBytes, readAll, writeAll } from '../src/session/testing.js';
+import type { SessionStream } from '../src/session/index.js';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const tick = () => new Promise<void>((r) => setTimeout(r, 5));
+
+async function until(cond: () => boolean, what: string, tries = 2000): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (cond()) return;
+    await tick();
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function errorOf(
+  stream: SessionStream,
+): Promise<{ code?: string; details?: Record<string, unknown> }> {
+  return new Promise((resolve) => stream.on('error', (e) => resolve(e as never)));
+}
+
+describe('session streams', () => {
+  it('carries many concurrent streams both ways, intact and in order', async () => {
+    const t = createTestSessions();
+    const received = new Map<string, Promise<Buffer>>();
+    t.onStream((s) => {
+      received.set(s.target.name, readAll(s));
+      void writeAll(s, patternBytes(150_000, 1000 + s.target.port), 10_000);
+    });
+    const client = t.connect();
+    const streams = Array.from({ length: 24 }, (_, i) =>
+      client.openStream({ name: `svc-${i}`, port: i }),
+    );
+    const back = streams.map((s) => readAll(s));
+    await Promise.all(streams.map((s, i) => writeAll(s, patternBytes(150_000, i + 1), 7_000)));
+    const got = await Promise.all(back);
+    for (let i = 0; i < streams.length; i++) {
+      expect(sha(got[i]!)).toBe(sha(patternBytes(150_000, 1000 + i)));
+      expect(sha(await received.get(`svc-${i}`)!)).toBe(sha(patternBytes(150_000, i + 1)));
+    }
+    expect(client.stats().streamsTotal).toBe(24);
+    await until(() => client.stats().streamsOpen === 0, 'streams to finish');
+    await client.close();
+  });
+
+  it('passes the target and supports half-close: FIN one way, data still flows back', async () => {
+    const t = createTestSessions();
+    t.onStream(async (s) => {
+      const request = await readAll(s); // the source's FIN ended our readable side
+      s.end(Buffer.concat([Buffer.from(`${s.target.name}:${s.target.port}:`), request]));
+    });
+    const client = t.connect();
+    const s = client.openStream({ name: 'exit.example', port: 443 });
+    const reply = readAll(s);
+    s.end('ping');
+    expect((await reply).toString()).toBe('exit.example:443:ping');
+  });
+
+  it('resets: a source destroy() reaches the destination as STREAM_RESET, and back', async () => {
+    const t = createTestSessions();
+    const serverStreams: SessionStream[] = [];
+    t.onStream((s) => {
+      serverStreams.push(s);
+      s.on('error', () => {});
+      s.resume();
+    });
+    const client = t.connect();
+    const a = client.openStream({ name: 'a', port: 1 });
+    a.write(patternBytes(10_000, 3));
+    await until(() => serverStreams.length === 1, 'stream a');
+    const aErr = errorOf(serverStreams[0]!);
+    a.destroy();
+    const e1 = await aErr;
+    expect(e1.code).toBe('STREAM_RESET');
+    expect(e1.details?.resetCode).toBe(1); // CANCEL
+
+    const b = client.openStream({ name: 'b', port: 2 });
+    const bErr = errorOf(b);
+    b.write('x');
+    await until(() => serverStreams.length === 2, 'stream b');
+    serverStreams[1]!.destroy(new Error('app failed'));
+    const e2 = await bErr;
+    expect(e2.code).toBe('STREAM_RESET');
+    expect(e2.details?.resetCode).toBe(2); // INTERNAL
+    // The session itself is fine.
+    const c = client.openStream({ name: 'c', port: 3 });
+    c.end('still alive');
+    await until(() => serverStreams.length === 3, 'stream c');
+    expect(client.state).toBe('open');
+  });
+
+  it('refuses streams the destination will not take, and caps streams per session', async () => {
+    const t = createTestSessions({ server: { maxStreams: 2 } });
+    t.onStream((s) => {
+      if (s.target.name === 'nope') throw new Error('no such service');
+      s.resume();
+    });
+    const client = t.connect();
+    await client.ready;
+    const refused = client.openStream({ name: 'nope', port: 1 });
+    const err = await errorOf(refused);
+    expect(err.code).toBe('STREAM_REFUSED');
+    client.openStream({ name: 'ok', port: 1 }).on('error', () => {});
+    client.openStream({ name: 'ok', port: 2 }).on('error', () => {});
+    expect(() => client.openStream({ name: 'ok', port: 3 })).toThrow(
+      expect.objectContaining({ code: 'SESSION_TOO_MANY_STREAMS' }),
+    );
+    expect(() => client.openStream({ name: 'x'.repeat(256), port: 1 })).toThrow(
+      expect.objectContaining({ code: 'SESSION_BAD_TARGET' }),
+    );
+  });
+
+  it('flow control: a slow reader makes write() return false and nothing grows without bound', async () => {
+    const window = 64 * 1024;
+    const hwm = 16 * 1024;
+    const t = createTestSessions({
+      server: { initialWindow: window, highWaterMark: hwm },
+      client: { highWaterMark: hwm },
+    });
+    let serverSide: SessionStream | undefined;
+    t.onStream((s) => {
+      serverSide = s; // not read yet
+    });
+    const client = t.connect();
+    await client.ready;
+    const s = client.openStream({ name: 'slow', port: 1 });
+    const chunk = Buffer.alloc(4096, 1);
+    let written = 0;
+    let refusals = 0;
+    // Write until write() says stop and no 'drain' comes any more.
+    for (let round = 0; round < 1000; round++) {
+      let ok = true;
+      while (ok) {
+        ok = s.write(chunk);
+        written += chunk.length;
+      }
+      refusals++;
+      const drained = await Promise.race([
+        new Promise<boolean>((r) => s.once('drain', () => r(true))),
+        (async () => {
+          for (let i = 0; i < 20; i++) await tick();
+          return false;
+        })(),
+      ]);
+      if (!drained) break;
+    }
+    expect(refusals).toBeGreaterThan(1);
+    // The sender never exceeded the window the (silent) reader granted…
+    expect(client.stats().bytesSent).toBe(window);
+    // …and what waits on each side is bounded: the writer's buffer by its
+    // highWaterMark, the reader's by its window.
+    expect(s.writableLength).toBeLessThanOrEqual(hwm + chunk.length);
+    expect(written).toBeLessThanOrEqual(window + hwm + 2 * chunk.length);
+    expect(serverSide!.readableLength).toBe(0);
+    // Reading drains everything and the writer gets 'drain'.
+    const drained = new Promise<void>((r) => s.once('drain', () => r()));
+    const all = readAll(serverSide!);
+    await drained;
+    s.end();
+    expect((await all).length).toBe(written);
+  });
+
+  it('ends cleanly: close() tells the destination, which drops the session', async () => {
+    const t = createTestSessions();
+    t.onStream((s) => s.resume());
+    const client = t.connect();
+    await client.ready;
+    expect(t.server.stats().sessions).toBe(1);
+    await client.close();
+    expect(await client.closed).toBeNull();
+    await until(() => t.server.stats().sessions === 0, 'server to drop the session');
+    expect(() => client.openStream({ name: 'a', port: 1 })).toThrow(
+      expect.objectContaining({ code: 'SESSION_CLOSED' }),
+    );
+  });
+});
