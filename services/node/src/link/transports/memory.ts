@@ -130,7 +130,8 @@ class End extends BaseConnection implements MemoryConnection {
   }
 
   private shutdown(): void {
-    for (const end of [this, this.peer]) {
+    // Across a blackhole the other end never hears of the close.
+    for (const end of this.dropping ? [this] : [this, this.peer]) {
       if (end.closed) continue;
       end.closed = true;
       end.inbox = [];

@@ -1,0 +1,194 @@
+// Flow control and failure handling of links: backpressure with bounded
+// memory, dead-peer detection, tampering, duplicate links, redialling.
+import { Identity } from '@skymesh/crypto';
+import { CELL_SIZE } from '@skymesh/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createLinkManager,
+  createMemoryNetwork,
+  DEFAULT_HIGH_WATER,
+  type LinkManager,
+  type LinkManagerInit,
+  type MemoryConnection,
+  type SecureLink,
+  tapTransport,
+  type Transport,
+} from '../src/link/index.js';
+
+const managers: LinkManager[] = [];
+afterEach(async () => {
+  await Promise.all(managers.splice(0).map((m) => m.close()));
+});
+
+function manager(transport: Transport, extra: Partial<LinkManagerInit> = {}) {
+  const m = createLinkManager({ identity: Identity.generate(), transports: [transport], ...extra });
+  managers.push(m);
+  return m;
+}
+
+async function pair(net = createMemoryNetwork(), extra: Partial<LinkManagerInit> = {}) {
+  const a = manager(net.transport(), extra);
+  const b = manager(net.transport(), extra);
+  const [ep] = await b.listen();
+  const inbound = new Promise<SecureLink>((resolve) => b.onLink(resolve));
+  const ab = await a.connect(b.identity.publicKey, ep!);
+  return { a, b, ab, ba: await inbound, ep: ep! };
+}
+
+const until = async (cond: () => boolean, what: string) => {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!cond()) throw new Error(`timed out waiting for ${what}`);
+};
+
+describe('backpressure', () => {
+  it('a slow reader makes sendCell return false; drain comes later; memory stays bounded', async () => {
+    const net = createMemoryNetwork();
+    const pipes: MemoryConnection[][] = [];
+    net.onPipe((d, l) => pipes.push([d, l]));
+    const maxQueuedCells = 64;
+    const { ab, ba } = await pair(net, { link: { maxQueuedCells } });
+    const listenerEnd = pipes[0]![1]!;
+    listenerEnd.pauseReading();
+    let received = 0;
+    ba.onCell(() => received++);
+    let sent = 0;
+    let refusedAt = -1;
+    for (let i = 0; i < 10_000; i++) {
+      if (!ab.sendCell(new Uint8Array(CELL_SIZE))) {
+        refusedAt = i;
+        break;
+      }
+      sent++;
+      if (i % 16 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect(refusedAt).toBeGreaterThan(0);
+    const s = ab.stats();
+    expect(s.queued).toBeLessThanOrEqual(maxQueuedCells);
+    // The transport holds at most its high-water mark plus one frame.
+    expect(s.transportBuffered).toBeLessThan(DEFAULT_HIGH_WATER + 70_000);
+    expect(ab.sendCell(new Uint8Array(CELL_SIZE))).toBe(false);
+
+    const drained = new Promise<void>((resolve) => ab.onDrain(resolve));
+    listenerEnd.resumeReading();
+    await drained;
+    expect(ab.sendCell(new Uint8Array(CELL_SIZE))).toBe(true);
+    sent++;
+    await until(() => received === sent, 'all cells');
+    expect(ab.stats().queued).toBe(0);
+  });
+});
+
+describe('dead peers and tampering', () => {
+  it('keepalive detects a peer that went silent', async () => {
+    const net = createMemoryNetwork();
+    const pipes: MemoryConnection[] = [];
+    net.onPipe((d) => pipes.push(d));
+    const { a, b, ab, ba } = await pair(net, { link: { keepaliveMs: 20, deadAfterMs: 120 } });
+    // Pings keep an idle link alive.
+    await new Promise((r) => setTimeout(r, 250));
+    expect(ab.status).toBe('open');
+    expect(ab.rttMs).toBeDefined();
+    const reasons = Promise.all([
+      new Promise((r) => ab.onClose(r)),
+      new Promise((r) => ba.onClose(r)),
+    ]);
+    pipes[0]!.blackhole();
+    expect(await reasons).toEqual(['timeout', 'timeout']);
+    expect(a.links()).toHaveLength(0);
+    expect(b.links()).toHaveLength(0);
+  });
+
+  it('a tampered frame closes that link only', async () => {
+    const net = createMemoryNetwork();
+    let armed = false;
+    const evil = tapTransport(net.transport(), (_c, dir, bytes) => {
+      if (!armed || dir !== 'out') return undefined;
+      armed = false;
+      const bad = bytes.slice();
+      bad[bad.length - 1]! ^= 1;
+      return bad;
+    });
+    const b = manager(net.transport());
+    const [ep] = await b.listen();
+    const links: SecureLink[] = [];
+    b.onLink((l) => links.push(l));
+    const a = manager(evil);
+    const c = manager(net.transport());
+    const ab = await a.connect(b.identity.publicKey, ep!);
+    const cb = await c.connect(b.identity.publicKey, ep!);
+    await until(() => links.length === 2, 'two inbound links');
+    const fromA = links.find((l) => l.initiator === false && l.peerAddress === a.identity.address)!;
+    const fromC = links.find((l) => l.peerAddress === c.identity.address)!;
+    const reason = new Promise((r) => fromA.onClose(r));
+    armed = true;
+    ab.sendCell(new Uint8Array(CELL_SIZE));
+    expect(await reason).toBe('LINK_FRAME_AUTH');
+    await until(() => ab.status === 'closed', 'a to see the close');
+    let got = 0;
+    fromC.onCell(() => got++);
+    for (let i = 0; i < 10; i++) cb.sendCell(new Uint8Array(CELL_SIZE));
+    await until(() => got === 10, 'cells on the other link');
+    expect(fromC.status).toBe('open');
+  });
+});
+
+describe('one link per peer', () => {
+  it('simultaneous dials both ways converge on the same single link', async () => {
+    const net = createMemoryNetwork();
+    const a = manager(net.transport());
+    const b = manager(net.transport());
+    const [epA] = await a.listen();
+    const [epB] = await b.listen();
+    const [la, lb] = await Promise.all([
+      a.connect(b.identity.publicKey, epB!),
+      b.connect(a.identity.publicKey, epA!),
+    ]);
+    await until(() => a.links().length === 1 && b.links().length === 1, 'one link each');
+    const fa = a.getLink(b.identity.publicKey)!;
+    const fb = b.getLink(a.identity.publicKey)!;
+    // Both kept the link dialled by the same node.
+    expect(Buffer.from(fa.initiatorKey).equals(Buffer.from(fb.initiatorKey))).toBe(true);
+    expect(fa.initiator).not.toBe(fb.initiator);
+    // What connect() returned is the survivor, or a loser that is being closed as a duplicate.
+    for (const [got, kept] of [
+      [la, fa],
+      [lb, fb],
+    ] as const) {
+      expect(got === kept || got.status !== 'open').toBe(true);
+    }
+    if (a.stats().duplicates + b.stats().duplicates > 0) {
+      await until(() => la.status !== 'closing' && lb.status !== 'closing', 'losers closed');
+    }
+    let got = 0;
+    fb.onCell(() => got++);
+    fa.sendCell(new Uint8Array(CELL_SIZE));
+    await until(() => got === 1, 'a cell over the surviving link');
+  });
+
+  it('concurrent connect() calls to one peer share one dial', async () => {
+    const net = createMemoryNetwork();
+    const a = manager(net.transport());
+    const b = manager(net.transport());
+    const [ep] = await b.listen();
+    const links = await Promise.all([1, 2, 3].map(() => a.connect(b.identity.publicKey, ep!)));
+    expect(new Set(links).size).toBe(1);
+    expect(a.stats().handshakesDialled).toBe(1);
+  });
+
+  it('maintain() redials a peer whose link closed', async () => {
+    const net = createMemoryNetwork();
+    const a = manager(net.transport(), { reconnect: { baseMs: 5, maxMs: 50 } });
+    const b = manager(net.transport());
+    const [ep] = await b.listen();
+    const seen: SecureLink[] = [];
+    a.onLink((l) => seen.push(l));
+    a.maintain(b.identity.publicKey, [ep!]);
+    await until(() => seen.length === 1, 'first link');
+    b.getLink(a.identity.publicKey)!.close();
+    await until(() => seen.length === 2 && seen[1]!.status === 'open', 'a redialled link');
+    a.release(b.identity.publicKey);
+    seen[1]!.close();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen).toHaveLength(2);
+  });
+});
