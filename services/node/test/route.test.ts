@@ -1,0 +1,248 @@
+/** Router end to end over in-memory links: routes of 1, 3 and 8 hops, teardown, expiry, keepalive, errors. */
+import { ready } from '@skymesh/crypto';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RouteChannel } from '../src/contracts.js';
+import { createFakeMesh, type FakeMesh, RouteIdAllocator } from '../src/route/index.js';
+
+beforeAll(() => ready());
+
+let mesh: FakeMesh | undefined;
+afterEach(() => {
+  mesh?.close();
+  mesh = undefined;
+});
+
+/** Lets queued in-memory deliveries run (setImmediate batches). */
+async function settle(rounds = 30): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+}
+
+function path(m: FakeMesh, nodes: number[]) {
+  return nodes.map((i) => ({ publicKey: m.ids[i]!.publicKey }));
+}
+
+async function accept(m: FakeMesh, node: number): Promise<RouteChannel[]> {
+  const got: RouteChannel[] = [];
+  m.routers[node]!.onIncomingRoute((ch) => got.push(ch));
+  return got;
+}
+
+function collect(ch: RouteChannel): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  ch.onPayload((p) => out.push(p));
+  return out;
+}
+
+function payload(i: number, size: number): Uint8Array {
+  const p = new Uint8Array(size);
+  for (let j = 0; j < size; j++) p[j] = (i * 31 + j) & 0xff;
+  return p;
+}
+
+describe('routes over fake links', () => {
+  for (const hops of [1, 3, 8]) {
+    it(`carries payloads both ways intact and in order over ${hops} hop(s)`, async () => {
+      mesh = createFakeMesh(hops + 1);
+      const incoming = await accept(mesh, hops);
+      const src = await mesh.routers[0]!.buildRoute(
+        path(
+          mesh,
+          Array.from({ length: hops }, (_, i) => i + 1),
+        ),
+      );
+      expect(incoming).toHaveLength(1);
+      const dst = incoming[0]!;
+      expect(src.payloadSize).toBe(dst.payloadSize);
+      const atDst = collect(dst);
+      const atSrc = collect(src);
+      const sizes = [0, 1, 100, src.payloadSize];
+      for (let i = 0; i < 20; i++) {
+        expect(src.send(payload(i, sizes[i % 4]!))).toBe(true);
+        expect(dst.send(payload(i + 1000, sizes[(i + 1) % 4]!))).toBe(true);
+      }
+      await settle();
+      expect(atDst).toEqual(Array.from({ length: 20 }, (_, i) => payload(i, sizes[i % 4]!)));
+      expect(atSrc).toEqual(
+        Array.from({ length: 20 }, (_, i) => payload(i + 1000, sizes[(i + 1) % 4]!)),
+      );
+      expect(atSrc).toHaveLength(20);
+      const relayStats = hops > 1 ? mesh.routers[1]!.stats() : undefined;
+      if (relayStats) {
+        expect(relayStats.routes.relay).toBe(1);
+        expect(relayStats.cellsForwarded).toBe(41); // 20 + 20 data, 1 ack
+      }
+      expect(mesh.routers[0]!.stats().setupLatencyMs.count).toBe(1);
+    });
+  }
+
+  it('tears a route down hop by hop from either end', async () => {
+    mesh = createFakeMesh(4);
+    const incoming = await accept(mesh, 3);
+    const src = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2, 3]));
+    const dst = incoming[0]!;
+    const closed: string[] = [];
+    dst.onClose((r) => closed.push(`dst:${r}`));
+    src.onClose((r) => closed.push(`src:${r}`));
+    src.send(payload(1, 10));
+    const got = collect(dst);
+    src.close();
+    await settle();
+    expect(got).toHaveLength(1); // queued data goes before the DESTROY
+    expect(closed).toEqual(['src:closed', 'dst:destroyed']);
+    for (const r of mesh.routers)
+      expect(r.stats().routes).toEqual({ source: 0, relay: 0, destination: 0 });
+
+    const src2 = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2, 3]));
+    const closed2: string[] = [];
+    src2.onClose((r) => closed2.push(r));
+    incoming[1]!.close();
+    await settle();
+    expect(closed2).toEqual(['destroyed']);
+    expect(src2.status).toBe('closed');
+    expect(src2.send(new Uint8Array(1))).toBe(false);
+    for (const r of mesh.routers) expect(r.stats().routes.relay).toBe(0);
+  });
+
+  it('keeps a route alive with keepalives and expires it when idle', async () => {
+    mesh = createFakeMesh(4, { router: { keepaliveMs: 15_000, idleTimeoutMs: 60_000 } });
+    const incoming = await accept(mesh, 3);
+    const src = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2, 3]));
+    for (let i = 0; i < 8; i++) {
+      mesh.clock.now += 15_001;
+      for (const r of mesh.routers) r.tick();
+      await settle();
+    }
+    expect(src.status).toBe('open');
+    expect(incoming[0]!.status).toBe('open');
+    expect(mesh.routers[2]!.stats().routes.relay).toBe(1);
+
+    const closed: string[] = [];
+    src.onClose((r) => closed.push(r));
+    incoming[0]!.onClose((r) => closed.push(r));
+    mesh.clock.now += 60_001;
+    mesh.routers[2]!.tick(); // only the relay notices
+    await settle();
+    expect(closed.sort()).toEqual(['destroyed', 'destroyed']);
+    for (const r of mesh.routers)
+      expect(r.stats().routes).toEqual({ source: 0, relay: 0, destination: 0 });
+  });
+
+  it('reports an unreachable next hop to the source, naming the hop', async () => {
+    mesh = createFakeMesh(5);
+    await accept(mesh, 4);
+    mesh.block(2, 3);
+    const err = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2, 3, 4])).catch((e) => e);
+    expect(err.code).toBe('ROUTE_SETUP_FAILED');
+    expect(err.details).toEqual({ hop: 1, reason: 'NEXT_HOP_UNREACHABLE' });
+    await settle();
+    for (const r of mesh.routers) expect(r.stats().routes.relay).toBe(0);
+  });
+
+  it('fails fast without a first link, with a bad path, and when refused', async () => {
+    mesh = createFakeMesh(3);
+    mesh.block(0, 1);
+    await expect(mesh.routers[0]!.buildRoute(path(mesh, [1]))).rejects.toMatchObject({
+      code: 'ROUTE_NO_LINK',
+    });
+    await expect(mesh.routers[0]!.buildRoute([])).rejects.toMatchObject({ code: 'ROUTE_BAD_PATH' });
+    // Node 2 has no incoming handler: it refuses and says so.
+    await expect(mesh.routers[0]!.buildRoute(path(mesh, [2]))).rejects.toMatchObject({
+      code: 'ROUTE_SETUP_FAILED',
+      details: { hop: 0, reason: 'REFUSED' },
+    });
+  });
+
+  it('times out when nobody answers', async () => {
+    mesh = createFakeMesh(3, {
+      link: { tap: (_c, from, to) => (from === 1 && to === 2 ? null : undefined) },
+    });
+    await accept(mesh, 2);
+    await expect(
+      mesh.routers[0]!.buildRoute(path(mesh, [1, 2]), { timeoutMs: 50 }),
+    ).rejects.toMatchObject({ code: 'ROUTE_SETUP_TIMEOUT' });
+  });
+
+  it('propagates backpressure from a stalled link back to the source', async () => {
+    mesh = createFakeMesh(4, {
+      link: { queueLimit: 8 },
+      router: { queue: { high: 16, low: 4, max: 64, channel: 8 } },
+    });
+    const incoming = await accept(mesh, 3);
+    const src = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2, 3]));
+    const got = collect(incoming[0]!);
+    mesh.pair(1, 2).ab.hold();
+    let sent = 0;
+    let refused = false;
+    const pump = () => {
+      while (sent < 200) {
+        if (!src.send(payload(sent, 50))) {
+          refused = true;
+          return;
+        }
+        sent++;
+      }
+    };
+    src.onDrain(pump);
+    pump();
+    await settle();
+    pump();
+    await settle();
+    expect(refused).toBe(true);
+    expect(sent).toBeLessThan(200);
+    expect(src.status).toBe('open');
+    mesh.pair(1, 2).ab.release();
+    for (let i = 0; i < 40 && got.length < 200; i++) await settle();
+    expect(got).toHaveLength(200);
+    expect(got).toEqual(Array.from({ length: 200 }, (_, i) => payload(i, 50)));
+    expect(mesh.routers[1]!.stats().drops.congestion).toBe(0);
+  });
+});
+
+describe('route IDs', () => {
+  it('quarantines a released ID before reuse', () => {
+    const ids = new RouteIdAllocator({ sideBit: 0, quarantineMs: 1000, bits: 2 });
+    const used = new Set<number>();
+    const take = (now: number) => {
+      const id = ids.allocate((x) => used.has(x), now);
+      if (id !== undefined) used.add(id);
+      return id;
+    };
+    const all = [take(0), take(0), take(0)];
+    expect(new Set(all)).toEqual(new Set([1, 2, 3]));
+    expect(take(0)).toBeUndefined();
+    used.delete(2);
+    ids.release(2, 0);
+    expect(take(500)).toBeUndefined();
+    expect(take(1000)).toBe(2);
+  });
+
+  it('drops cells of a closed route even after a new route opens on the same link', async () => {
+    const seen: Uint8Array[] = [];
+    mesh = createFakeMesh(3, {
+      link: {
+        tap: (cell, from, to) => {
+          if (from === 0 && to === 1 && cell[4] === 2) seen.push(cell.slice());
+          return undefined;
+        },
+      },
+    });
+    const incoming = await accept(mesh, 2);
+    const src = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2]));
+    const old = collect(incoming[0]!);
+    src.send(payload(1, 10));
+    await settle();
+    expect(old).toHaveLength(1);
+    src.close();
+    await settle();
+    const src2 = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2]));
+    const fresh = collect(incoming[1]!);
+    const before = mesh.routers[1]!.stats().drops.unknownRoute;
+    mesh.pair(1, 0).ab.receive(seen[0]!); // the old route's cell, delivered to node 1 again
+    await settle();
+    expect(mesh.routers[1]!.stats().drops.unknownRoute).toBe(before + 1);
+    src2.send(payload(2, 10));
+    await settle();
+    expect(fresh).toEqual([payload(2, 10)]);
+    expect(old).toHaveLength(1);
+  });
+});
