@@ -70,8 +70,14 @@ describe('session handshake', () => {
         const pair = createMemoryRoutePair();
         t.server.acceptRoute(pair.b);
         return tampering(pair.a, {
-          out: (p) => (sent.push(p.length), p),
-          in: (p) => (received.push(p.length), p),
+          out: (p) => {
+            sent.push(p.length);
+            return p;
+          },
+          in: (p) => {
+            received.push(p.length);
+            return p;
+          },
         });
       },
     });
