@@ -132,6 +132,21 @@ describe('dead peers and tampering', () => {
   });
 });
 
+describe('padding', () => {
+  it('idle links send padding frames and padded frames still carry cells', async () => {
+    const { ab, ba } = await pair(createMemoryNetwork(), {
+      link: { idlePaddingMs: 10, keepaliveMs: 10_000, maxFramePadding: 300 },
+    });
+    const before = ab.stats().framesOut;
+    await until(() => ba.stats().framesIn >= before + 3, 'padding frames');
+    expect(ab.stats().cellsOut).toBe(0);
+    let got = 0;
+    ba.onCell(() => got++);
+    for (let i = 0; i < 40; i++) ab.sendCell(new Uint8Array(CELL_SIZE));
+    await until(() => got === 40, 'padded cells');
+  });
+});
+
 describe('one link per peer', () => {
   it('simultaneous dials both ways converge on the same single link', async () => {
     const net = createMemoryNetwork();

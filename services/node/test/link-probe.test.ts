@@ -118,6 +118,21 @@ describe('an active prober learns nothing', () => {
     await stillServes(b, ep!, tcpTransport());
   });
 
+  it('connections beyond the handshake limit are cut, and counted', async () => {
+    const m = createLinkManager({
+      identity: Identity.generate(),
+      transports: [tcpTransport()],
+      handshake: { ...fastProbe, maxPending: 1 },
+    });
+    managers.push(m);
+    const [ep] = await m.listen();
+    const first = tcpProbe(ep!, randomBytes(10));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await tcpProbe(ep!, randomBytes(10))).toBe(0);
+    expect(await first).toBe(0);
+    expect(m.stats().inboundFailures.busy).toBe(1);
+  });
+
   it('a dialler expecting the wrong key gets no link', async () => {
     const b = manager(webSocketTransport());
     const [ep] = await b.listen();
