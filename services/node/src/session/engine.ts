@@ -83,6 +83,9 @@ type EngineState = 'new' | 'attached' | 'detached' | 'ended';
 const EMPTY = new Uint8Array(0);
 const MAX_CREDIT = 0xffffffff;
 const MAX_STREAM_ID = 0xffffffff;
+// Records kept for retransmission at most, whatever their size (tiny
+// control-only records would otherwise be bounded by bytes alone).
+const MAX_UNACKED_RECORDS = 4096;
 // Smallest DATA frame worth cutting when a record is nearly full.
 const MIN_DATA_SPLIT = 64;
 
@@ -557,7 +560,9 @@ export class SessionEngine implements StreamHost {
         this.transmit(ch, seq, this.retx[seq - this.peerAck - 1]!);
         continue;
       }
-      const built = this.retxBytes < this.opts.maxUnackedBytes ? this.buildBody(callbacks) : null;
+      const room =
+        this.retxBytes < this.opts.maxUnackedBytes && this.retx.length < MAX_UNACKED_RECORDS;
+      const built = room ? this.buildBody(callbacks) : null;
       if (built === null) {
         if (this.ackDue) this.transmit(ch, 0, EMPTY);
         return;
