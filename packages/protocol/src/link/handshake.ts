@@ -141,14 +141,35 @@ class MessageReader {
   private headFill = 0;
   private body: Uint8Array | undefined;
   private bodyFill = 0;
+  private done = false;
 
   constructor(
     private readonly maskOf: (repr: Uint8Array) => Uint8Array,
     private readonly minBody: number,
   ) {}
 
+  /**
+   * Reads the message and decrypts it with `hs`: the payload (version
+   * checked), the Noise message and the bytes after it, once complete.
+   */
+  read(
+    hs: HandshakeState,
+    chunk: Uint8Array,
+    minPayload: number,
+  ): { payload: Uint8Array; noise: Uint8Array; rest: Uint8Array } | undefined {
+    if (this.done) throw new LinkError('LINK_HANDSHAKE_PAYLOAD', 'handshake already complete');
+    const got = this.push(chunk);
+    if (!got) return undefined;
+    this.done = true;
+    const payload = authenticated(() => hs.readMessage(got.noise));
+    if (payload.length < minPayload || payload[0] !== LINK_VERSION) {
+      throw new LinkError('LINK_HANDSHAKE_PAYLOAD', 'bad handshake payload');
+    }
+    return { payload, ...got };
+  }
+
   /** The Noise message (repr ‖ body) and the bytes after it, once complete. */
-  push(chunk: Uint8Array): { noise: Uint8Array; rest: Uint8Array } | undefined {
+  private push(chunk: Uint8Array): { noise: Uint8Array; rest: Uint8Array } | undefined {
     let off = 0;
     if (!this.body) {
       const take = Math.min(HS_HEADER_LEN - this.headFill, chunk.length);
@@ -223,7 +244,6 @@ export class LinkInitiator {
   private readonly hs: HandshakeState;
   private readonly peerKey: Uint8Array;
   private readonly reader: MessageReader;
-  private done = false;
 
   /** @throws CryptoError CRYPTO_BAD_SIGNATURE_KEY when `peerKey` is not a valid Ed25519 key. */
   constructor(opts: InitiatorOptions) {
@@ -250,14 +270,8 @@ export class LinkInitiator {
    * @throws LinkError LINK_HANDSHAKE_LENGTH | LINK_HANDSHAKE_AUTH | LINK_HANDSHAKE_PAYLOAD
    */
   push(chunk: Uint8Array): LinkHandshakeResult | undefined {
-    if (this.done) throw new LinkError('LINK_HANDSHAKE_PAYLOAD', 'handshake already complete');
-    const got = this.reader.push(chunk);
+    const got = this.reader.read(this.hs, chunk, HS_PAYLOAD2_FIXED);
     if (!got) return undefined;
-    this.done = true;
-    const payload = authenticated(() => this.hs.readMessage(got.noise));
-    if (payload.length < HS_PAYLOAD2_FIXED || payload[0] !== LINK_VERSION) {
-      throw new LinkError('LINK_HANDSHAKE_PAYLOAD', 'bad responder payload');
-    }
     return { peerKey: this.peerKey, ...splitKeys(this.hs), rest: got.rest };
   }
 }
@@ -274,7 +288,6 @@ export class LinkResponder {
   private readonly now: () => number;
   private readonly maxSkew: number;
   private readonly maxPadding: number;
-  private done = false;
 
   constructor(opts: ResponderOptions) {
     this.identity = opts.identity;
@@ -292,14 +305,9 @@ export class LinkResponder {
    *   LINK_IDENTITY_MISMATCH | LINK_HANDSHAKE_STALE
    */
   push(chunk: Uint8Array): LinkResponderResult | undefined {
-    if (this.done) throw new LinkError('LINK_HANDSHAKE_PAYLOAD', 'handshake already complete');
-    const got = this.reader.push(chunk);
+    const got = this.reader.read(this.hs, chunk, HS_PAYLOAD1_FIXED);
     if (!got) return undefined;
-    this.done = true;
-    const payload = authenticated(() => this.hs.readMessage(got.noise));
-    if (payload.length < HS_PAYLOAD1_FIXED || payload[0] !== LINK_VERSION) {
-      throw new LinkError('LINK_HANDSHAKE_PAYLOAD', 'bad initiator payload');
-    }
+    const { payload } = got;
     const peerKey = payload.slice(1, 33);
     const rs = this.hs.remoteStatic;
     let claimed: Uint8Array;
