@@ -122,11 +122,16 @@ export async function benchSession(mb = 32, payloadSize = 1900): Promise<Session
     }
   })();
   const stalls: number[] = [];
+  const serverEpoch = () => [...fo.server.sessionStats().values()][0]?.epoch ?? -1;
   for (let i = 0; i < 20; i++) {
     await new Promise<void>((r) => setTimeout(r, 5));
+    const before = serverEpoch();
     const t = performance.now();
+    // Data counts only once the destination is on the new route's epoch.
     const flowing = new Promise<void>((r) => {
-      onData = r;
+      onData = () => {
+        if (serverEpoch() > before) r();
+      };
     });
     fo.routes[fo.routes.length - 1]!.kill();
     await flowing;

@@ -191,13 +191,32 @@ export interface RecordPlaintext {
   readonly body: Uint8Array;
 }
 
+/**
+ * Writes `seq` and `ack` into the first 16 bytes of `record` (a record
+ * plaintext whose frames follow), in place. Lets a sender build frames once
+ * behind a blank header and re-stamp the ack each time it (re)sends.
+ */
+export function setRecordHeader(record: Uint8Array, seq: number, ack: number): void {
+  if (record.length < RECORD_HEADER_LEN) throw new RangeError('record shorter than its header');
+  for (const [v, field] of [
+    [seq, 'seq'],
+    [ack, 'ack'],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${field} must be a safe integer`);
+  }
+  const view = new DataView(record.buffer, record.byteOffset, RECORD_HEADER_LEN);
+  view.setUint32(0, Math.floor(seq / 0x1_0000_0000));
+  view.setUint32(4, seq >>> 0);
+  view.setUint32(8, Math.floor(ack / 0x1_0000_0000));
+  view.setUint32(12, ack >>> 0);
+}
+
 /** Builds a record's plaintext: seq u64 | ack u64 | body. */
 export function encodeRecordPlaintext(seq: number, ack: number, body: Uint8Array): Uint8Array {
-  const w = new Writer({
-    maxSize: RECORD_HEADER_LEN + body.length,
-    initialSize: RECORD_HEADER_LEN + body.length,
-  });
-  return w.u64Number(seq, 'seq').u64Number(ack, 'ack').bytes(body, 'body').finish();
+  const out = new Uint8Array(RECORD_HEADER_LEN + body.length);
+  out.set(body, RECORD_HEADER_LEN);
+  setRecordHeader(out, seq, ack);
+  return out;
 }
 
 /**

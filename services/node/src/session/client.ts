@@ -143,6 +143,8 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       }
       try {
         await attempt(ch);
+        // close() may have ended the session while the route was answering.
+        if (engine.ended) ch.close('session closed');
         return;
       } catch (err) {
         ch.close('failed');

@@ -15,12 +15,12 @@ import {
   DATA_FRAME_OVERHEAD,
   type EpochCiphers,
   encodeFrame,
-  encodeRecordPlaintext,
   encodeRouteMessage,
   epochCiphers,
   type Frame,
   frameLength,
   openRecord,
+  RECORD_HEADER_LEN,
   RECORD_OVERHEAD,
   SessionError,
   type SessionErrorCode,
@@ -29,6 +29,7 @@ import {
   type SessionRole,
   type StreamTarget,
   sealRecord,
+  setRecordHeader,
   WireCode,
   wipeSessionKeys,
 } from '@skymesh/protocol/stream';
@@ -80,7 +81,7 @@ export interface EngineOptions {
 
 type EngineState = 'new' | 'attached' | 'detached' | 'ended';
 
-const EMPTY = new Uint8Array(0);
+const BLANK_HEADER = new Uint8Array(RECORD_HEADER_LEN);
 const MAX_CREDIT = 0xffffffff;
 const MAX_STREAM_ID = 0xffffffff;
 // Records kept for retransmission at most, whatever their size (tiny
@@ -112,8 +113,9 @@ export class SessionEngine implements StreamHost {
   epoch = 0;
 
   // Reliability: records 1..sendSeq sent; peerAck of them acknowledged; the
-  // bodies of peerAck+1..sendSeq kept in `retx`; nextResend is the next one
-  // to (re)send on the current route.
+  // plaintexts of peerAck+1..sendSeq kept in `retx` (header re-stamped with
+  // the current ack at each send); nextResend is the next one to (re)send on
+  // the current route.
   private sendSeq = 0;
   private peerAck = 0;
   private nextResend = 1;
@@ -487,7 +489,7 @@ export class SessionEngine implements StreamHost {
     }
     if (ack <= this.peerAck) return;
     const n = ack - this.peerAck;
-    for (let i = 0; i < n; i++) this.retxBytes -= this.retx[i]!.length;
+    for (let i = 0; i < n; i++) this.retxBytes -= this.retx[i]!.length - RECORD_HEADER_LEN;
     this.retx.splice(0, n);
     this.peerAck = ack;
     if (this.nextResend <= ack) this.nextResend = ack + 1;
@@ -564,20 +566,22 @@ export class SessionEngine implements StreamHost {
         this.retxBytes < this.opts.maxUnackedBytes && this.retx.length < MAX_UNACKED_RECORDS;
       const built = room ? this.buildBody(callbacks) : null;
       if (built === null) {
-        if (this.ackDue) this.transmit(ch, 0, EMPTY);
+        if (this.ackDue) this.transmit(ch, 0, new Uint8Array(RECORD_HEADER_LEN));
         return;
       }
       const seq = ++this.sendSeq;
-      this.retx.push(built.body);
-      this.retxBytes += built.body.length;
+      this.retx.push(built.record);
+      this.retxBytes += built.record.length - RECORD_HEADER_LEN;
       this.nextResend = seq + 1;
       if (built.close) this.closeSeq = seq;
-      this.transmit(ch, seq, built.body);
+      this.transmit(ch, seq, built.record);
     }
   }
 
-  private transmit(ch: RouteChannel, seq: number, body: Uint8Array): void {
-    const sealed = sealRecord(this.ciphers!.send, encodeRecordPlaintext(seq, this.recvSeq, body));
+  /** Stamps `record` (header + frames) with its seq and our ack, seals and sends it. */
+  private transmit(ch: RouteChannel, seq: number, record: Uint8Array): void {
+    setRecordHeader(record, seq, this.recvSeq);
+    const sealed = sealRecord(this.ciphers!.send, record);
     const payload = encodeRouteMessage({ type: 'record', sealed });
     this.ackDue = false;
     this.counters.recordsSent++;
@@ -585,16 +589,18 @@ export class SessionEngine implements StreamHost {
   }
 
   /**
-   * Packs frames into one record body: refusals and resets first, then one
-   * pass after another over the streams with work (round robin, at most one
-   * DATA frame per stream per pass), then CLOSE. Null when there is nothing.
+   * Packs frames into one record (behind a blank header): refusals and
+   * resets first, then one pass after another over the streams with work
+   * (round robin, at most one DATA frame per stream per pass), then CLOSE.
+   * Null when there is nothing to send.
    */
   private buildBody(
     callbacks: ((err?: Error | null) => void)[],
-  ): { body: Uint8Array; close: boolean } | null {
-    const max = this.maxRecordBody;
-    const w = new Writer({ maxSize: max, initialSize: max });
-    const fits = (n: number) => w.length + n <= max;
+  ): { record: Uint8Array; close: boolean } | null {
+    const size = RECORD_HEADER_LEN + this.maxRecordBody;
+    const w = new Writer({ maxSize: size, initialSize: size });
+    w.bytes(BLANK_HEADER);
+    const fits = (n: number) => w.length + n <= size;
     const put = (f: Frame) => encodeFrame(w, f);
 
     while (this.pendingResets.length > 0 && fits(7)) {
@@ -617,10 +623,10 @@ export class SessionEngine implements StreamHost {
       this.closePending = null;
       close = true;
     }
-    if (w.length === 0) return null;
+    if (w.length === RECORD_HEADER_LEN) return null;
     const out = w.finish();
-    // Small bodies are copied so the retransmit buffer holds what it counts.
-    return { body: out.length < max / 2 ? out.slice() : out, close };
+    // Small records are copied so the retransmit buffer holds what it counts.
+    return { record: out.length < size / 2 ? out.slice() : out, close };
   }
 
   /** Puts what fits of one stream's pending frames into `w`; true if anything went in. */
@@ -645,7 +651,7 @@ export class SessionEngine implements StreamHost {
       any = true;
     }
     if (s.chunk !== null && s.sendCredit > 0) {
-      const room = this.maxRecordBody - w.length - DATA_FRAME_OVERHEAD;
+      const room = RECORD_HEADER_LEN + this.maxRecordBody - w.length - DATA_FRAME_OVERHEAD;
       const left = s.chunk.length - s.chunkOffset;
       const want = Math.min(left, s.sendCredit, 0xffff);
       if (room >= want || room >= MIN_DATA_SPLIT) {
