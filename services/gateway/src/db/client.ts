@@ -1,0 +1,89 @@
+/**
+ * Opens the gateway database and applies the committed drizzle migrations:
+ * PostgreSQL through postgres.js when a URL is given, otherwise embedded
+ * PGlite (in memory, or in a data directory). Both expose the same drizzle
+ * API; `rows()` hides the one difference in how raw query results come back.
+ */
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePg } from 'drizzle-orm/postgres-js';
+import { migrate as migratePg } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+
+/** A drizzle database or transaction on either driver. */
+export type Db = PgDatabase<PgQueryResultHKT>;
+
+export interface Database {
+  db: Db;
+  /** 'postgres' or 'pglite'. */
+  driver: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** postgres:// URL; unset → PGlite. */
+  url?: string | undefined;
+  /** PGlite data directory; unset → in memory. */
+  pgliteDir?: string | undefined;
+  /** postgres.js pool size. @default 10 */
+  poolSize?: number;
+}
+
+const MIGRATIONS = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+/** Opens the database and brings its schema up to date. */
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  if (opts.url) {
+    const client = postgres(opts.url, {
+      max: opts.poolSize ?? 10,
+      onnotice: () => {},
+      // Connection errors must not print the URL (it may hold a password).
+      connection: { application_name: 'skymesh-gateway' },
+    });
+    const db = drizzlePg(client);
+    await migratePg(db, { migrationsFolder: MIGRATIONS });
+    return { db: db as unknown as Db, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
+  }
+  const client = opts.pgliteDir ? new PGlite(opts.pgliteDir) : new PGlite();
+  const db = drizzlePglite(client);
+  await migratePglite(db, { migrationsFolder: MIGRATIONS });
+  return { db: db as unknown as Db, driver: 'pglite', close: () => client.close() };
+}
+
+/** Runs raw SQL and returns its rows (postgres.js answers an array, PGlite `{ rows }`). */
+export async function rows<T = Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
+  const res = (await db.execute(query)) as unknown as T[] | { rows: T[] };
+  return Array.isArray(res) ? res : res.rows;
+}
+
+/** A 64-bit integer from either driver (string, number or bigint). */
+export function big(v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' || typeof v === 'string') return BigInt(v);
+  throw new TypeError(`not an integer: ${typeof v}`);
+}
+
+/** bytea from either driver as a plain Uint8Array. */
+export function bytes(v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  throw new TypeError('not bytea');
+}
+
+/** Unsigned 64-bit account id → the signed bigint stored in Postgres (same bits). */
+export function idToDb(id: bigint): bigint {
+  return BigInt.asIntN(64, id);
+}
+
+/** Stored signed bigint → unsigned 64-bit account id. */
+export function idFromDb(v: unknown): bigint {
+  return BigInt.asUintN(64, big(v));
+}
+
+/** Bytes as a Buffer view for postgres.js parameters (PGlite accepts it too). */
+export function param(b: Uint8Array): Buffer {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}

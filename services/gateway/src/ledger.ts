@@ -1,0 +1,663 @@
+/**
+ * The ledger: executes signed calls against Postgres with group commit.
+ *
+ * Calls are verified (signature, field ranges) as they arrive, then queued;
+ * one writer takes up to `batchMax` queued calls at a time and applies them
+ * in ONE transaction: it takes the log's advisory lock, locks every account
+ * row the batch touches in ascending id order (the fixed order every other
+ * writer uses too, so there are no deadlocks and no lost updates), runs the
+ * calls in arrival order against those rows in memory, and writes receipts,
+ * journal entries and balances with a few multi-row statements. Only after
+ * COMMIT are the receipts appended to the in-memory Merkle tree and returned,
+ * so a call is acknowledged only once durable, and a crash leaves all of a
+ * batch or none of it. A call rejected for a business reason (funds,
+ * sequence…) changes nothing and does not consume its sequence number.
+ *
+ * Idempotency by (account, sequence): a call whose sequence was already used
+ * gets the stored receipt if it is the same call (same hash), else
+ * GW_SEQUENCE_REUSED.
+ */
+import { ed25519PublicKey, equalBytes } from '@skymesh/crypto';
+import {
+  addressResult,
+  type CallJson,
+  type Checkpoint,
+  callHash,
+  callToJson,
+  decodeReceipt,
+  encodeReceipt,
+  GatewayError,
+  historyResult,
+  leafHash,
+  MAX_AMOUNT,
+  MerkleTree,
+  MIN_WITHDRAWAL,
+  type Receipt,
+  type ReceiptJson,
+  receiptHash,
+  receiptToJson,
+  type SignedCall,
+  STATUS_OK,
+  signCheckpoint,
+  signReceipt,
+  verifyCallSignature,
+  withdrawalResult,
+  ZERO_HASH,
+} from '@skymesh/protocol/gateway';
+import { sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { ChainAdapter } from './chain/types.js';
+import { big, bytes, type Db, idFromDb, idToDb, param, rows } from './db/client.js';
+
+/** System accounts: the other side of every deposit and withdrawal. */
+export const SYSTEM = {
+  /** Source of deposited coins; its balance is −(credited deposits). */
+  deposits: 1n,
+  /** Withdrawals debited from users but not yet confirmed on chain. */
+  pending: 2n,
+  /** Sink of completed withdrawals. */
+  withdrawn: 3n,
+} as const;
+
+/** Key of the transaction-scoped advisory lock serialising log appends. */
+const LOG_LOCK = 0x5359_4d4c; // "SYML"
+
+export interface CallResult {
+  receipt: Receipt;
+  history?: { call: CallJson; receipt: ReceiptJson }[];
+}
+
+export interface LedgerOptions {
+  db: Db;
+  gatewaySeed: Uint8Array;
+  chain: ChainAdapter;
+  logger?: Logger | undefined;
+  /** Most calls in one transaction. @default 512 */
+  batchMax?: number | undefined;
+  /** Most calls waiting; beyond it calls fail with GW_BUSY. @default 20000 */
+  queueMax?: number | undefined;
+  /** Clock in ms since the epoch. @default Date.now */
+  now?: (() => bigint) | undefined;
+}
+
+interface Item {
+  call: SignedCall;
+  hash: Uint8Array;
+  resolve: (r: CallResult) => void;
+  reject: (e: unknown) => void;
+}
+
+interface AccountRow {
+  id: bigint;
+  kind: number;
+  publicKey: Uint8Array | null;
+  nextSequence: bigint;
+  previous: Uint8Array;
+  balance: bigint;
+  isNew?: boolean;
+  dirty?: boolean;
+}
+
+interface Produced {
+  item: Item;
+  result: CallResult;
+  /** Set for a newly applied call (absent for a replayed receipt). */
+  leaf?: Uint8Array;
+}
+
+/** Bounded cache of account public keys (keys never change once created). */
+const KEY_CACHE_MAX = 200_000;
+
+export class Ledger {
+  readonly gatewayKey: Uint8Array;
+  private readonly db: Db;
+  private readonly seed: Uint8Array;
+  private readonly chain: ChainAdapter;
+  private readonly log: Logger | undefined;
+  private readonly batchMax: number;
+  private readonly queueMax: number;
+  private readonly now: () => bigint;
+  private tree = new MerkleTree();
+  private readonly keys = new Map<bigint, Uint8Array>();
+  private queue: Item[] = [];
+  private running: Promise<void> | undefined;
+  private closed = false;
+  /** Counters for /metrics. */
+  readonly stats = { applied: 0, replayed: 0, rejected: 0, batches: 0, batchFailures: 0 };
+
+  private constructor(opts: LedgerOptions) {
+    this.db = opts.db;
+    this.seed = opts.gatewaySeed;
+    this.gatewayKey = ed25519PublicKey(opts.gatewaySeed);
+    this.chain = opts.chain;
+    this.log = opts.logger;
+    this.batchMax = opts.batchMax ?? 512;
+    this.queueMax = opts.queueMax ?? 20_000;
+    this.now = opts.now ?? (() => BigInt(Date.now()));
+  }
+
+  /** Creates the system accounts if missing and loads the log's tree. */
+  static async open(opts: LedgerOptions): Promise<Ledger> {
+    const l = new Ledger(opts);
+    for (const id of Object.values(SYSTEM)) {
+      await l.db.execute(sql`INSERT INTO accounts (id, kind, previous, balance)
+        VALUES (${id.toString()}::bigint, 1, ${param(ZERO_HASH)}, 0) ON CONFLICT (id) DO NOTHING`);
+    }
+    await l.reloadTree();
+    return l;
+  }
+
+  /** Rebuilds the in-memory Merkle tree from the receipts table. */
+  private async reloadTree(): Promise<void> {
+    const tree = new MerkleTree();
+    const page = 50_000;
+    for (;;) {
+      const r = await rows<{ leaf_hash: unknown; log_index: unknown }>(
+        this.db,
+        sql`SELECT leaf_hash, log_index FROM receipts WHERE log_index >= ${tree.size}
+            ORDER BY log_index LIMIT ${page}`,
+      );
+      for (const row of r) {
+        if (big(row.log_index) !== BigInt(tree.size)) throw new Error('transparency log has a gap');
+        tree.append(bytes(row.leaf_hash));
+      }
+      if (r.length < page) break;
+    }
+    this.tree = tree;
+  }
+
+  /** Number of receipts in the log. */
+  get logSize(): number {
+    return this.tree.size;
+  }
+
+  /** Calls waiting for the writer. */
+  get queueLength(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Verifies and executes a signed call; resolves with its receipt once committed.
+   * @throws GatewayError with the rejection code.
+   */
+  async submit(call: SignedCall): Promise<CallResult> {
+    if (this.closed) throw new GatewayError('GW_UNAVAILABLE', 'gateway is shutting down');
+    if (this.queue.length >= this.queueMax) {
+      throw new GatewayError('GW_BUSY', 'too many calls in flight; retry later');
+    }
+    const key =
+      call.type === 'create_account' ? call.publicKey : await this.publicKey(call.account);
+    if (!verifyCallSignature(key, this.gatewayKey, call)) {
+      this.stats.rejected++;
+      throw new GatewayError('GW_BAD_SIGNATURE', 'call is not signed by the account key');
+    }
+    const hash = callHash(this.gatewayKey, call);
+    const result = new Promise<CallResult>((resolve, reject) => {
+      this.queue.push({ call, hash, resolve, reject });
+    });
+    this.pump();
+    return result;
+  }
+
+  private async publicKey(account: bigint): Promise<Uint8Array> {
+    const hit = this.keys.get(account);
+    if (hit) return hit;
+    const r = await rows<{ public_key: unknown }>(
+      this.db,
+      sql`SELECT public_key FROM accounts WHERE id = ${idToDb(account).toString()}::bigint AND kind = 0`,
+    );
+    const row = r[0];
+    if (!row) throw new GatewayError('GW_UNKNOWN_ACCOUNT', 'no such account');
+    const key = bytes(row.public_key);
+    this.remember(account, key);
+    return key;
+  }
+
+  private remember(account: bigint, key: Uint8Array): void {
+    if (this.keys.size >= KEY_CACHE_MAX) this.keys.delete(this.keys.keys().next().value as bigint);
+    this.keys.set(account, key);
+  }
+
+  private pump(): void {
+    if (this.running) return;
+    this.running = (async () => {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.batchMax);
+        await this.runBatch(batch);
+      }
+    })().finally(() => {
+      this.running = undefined;
+      if (this.queue.length > 0) this.pump();
+    });
+  }
+
+  /** Applies a batch in one transaction; if the transaction fails, retries its calls one by one. */
+  private async runBatch(batch: Item[]): Promise<void> {
+    let produced: Produced[];
+    const rejected: [Item, unknown][] = [];
+    try {
+      produced = await this.db.transaction((tx) => this.applyBatch(tx as Db, batch, rejected));
+    } catch (e) {
+      this.stats.batchFailures++;
+      this.log?.error({ err: e, size: batch.length }, 'batch transaction failed');
+      await this.reloadTree().catch(() => {});
+      if (batch.length > 1) {
+        for (const item of batch) await this.runBatch([item]);
+      } else {
+        batch[0]!.reject(new GatewayError('GW_INTERNAL', 'the call could not be committed'));
+      }
+      return;
+    }
+    this.stats.batches++;
+    // Committed: now the tree and the callers may see it.
+    for (const p of produced) {
+      if (p.leaf) {
+        this.tree.append(p.leaf);
+        this.stats.applied++;
+      } else {
+        this.stats.replayed++;
+      }
+      if (p.item.call.type === 'create_account' && p.leaf) {
+        this.remember(p.item.call.account, p.item.call.publicKey);
+      }
+      p.item.resolve(p.result);
+    }
+    for (const [item, err] of rejected) {
+      this.stats.rejected++;
+      item.reject(err);
+    }
+  }
+
+  private async applyBatch(
+    db: Db,
+    batch: Item[],
+    rejected: [Item, unknown][],
+  ): Promise<Produced[]> {
+    rejected.length = 0;
+    await db.execute(sql`SELECT pg_advisory_xact_lock(${LOG_LOCK})`);
+    const [head] = await rows<{ n: unknown }>(
+      db,
+      sql`SELECT coalesce(max(log_index) + 1, 0) AS n FROM receipts`,
+    );
+    if (big(head!.n) !== BigInt(this.tree.size)) throw new Error('log moved under this writer');
+
+    // Lock every row the batch can touch, in ascending id order.
+    const ids = new Set<bigint>();
+    for (const { call } of batch) {
+      ids.add(idToDb(call.account));
+      if (call.type === 'transfer') ids.add(idToDb(call.to));
+      if (call.type === 'withdraw') ids.add(SYSTEM.pending);
+    }
+    const sorted = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const locked = await rows<Record<string, unknown>>(
+      db,
+      sql`SELECT id, kind, public_key, next_sequence, previous, balance FROM accounts
+          WHERE id IN (${sql.join(
+            sorted.map((i) => sql`${i.toString()}::bigint`),
+            sql`, `,
+          )}) ORDER BY id FOR UPDATE`,
+    );
+    const acc = new Map<bigint, AccountRow>();
+    for (const r of locked) {
+      const id = idFromDb(r.id);
+      acc.set(id, {
+        id,
+        kind: Number(r.kind),
+        publicKey: r.public_key == null ? null : bytes(r.public_key),
+        nextSequence: big(r.next_sequence),
+        previous: bytes(r.previous),
+        balance: big(r.balance),
+      });
+    }
+
+    const produced: Produced[] = [];
+    const receiptRows: Record<string, unknown>[] = [];
+    const entryRows: {
+      debit: bigint;
+      credit: bigint;
+      amount: bigint;
+      kind: string;
+      ref: string;
+    }[] = [];
+    const withdrawalRows: { id: bigint; account: bigint; amount: bigint; address: string }[] = [];
+    const addressRows: { address: string; account: bigint }[] = [];
+    const time = this.now();
+
+    for (const item of batch) {
+      try {
+        const out = await this.applyOne(db, item, acc, {
+          logIndex: BigInt(this.tree.size + receiptRows.length),
+          time,
+          entries: entryRows,
+          withdrawals: withdrawalRows,
+          addresses: addressRows,
+        });
+        if (out.leaf) {
+          receiptRows.push({
+            account: idToDb(item.call.account).toString(),
+            sequence: item.call.sequence.toString(),
+            callHash: item.hash,
+            call: callToJson(item.call),
+            receipt: out.encoded!,
+            logIndex: out.result.receipt.logIndex.toString(),
+            leafHash: out.leaf,
+          });
+        }
+        produced.push({ item, result: out.result, ...(out.leaf ? { leaf: out.leaf } : {}) });
+      } catch (e) {
+        if (!(e instanceof GatewayError)) throw e;
+        rejected.push([item, e]);
+      }
+    }
+
+    await this.write(db, acc, receiptRows, entryRows, withdrawalRows, addressRows);
+    return produced;
+  }
+
+  private async applyOne(
+    db: Db,
+    item: Item,
+    acc: Map<bigint, AccountRow>,
+    ctx: {
+      logIndex: bigint;
+      time: bigint;
+      entries: { debit: bigint; credit: bigint; amount: bigint; kind: string; ref: string }[];
+      withdrawals: { id: bigint; account: bigint; amount: bigint; address: string }[];
+      addresses: { address: string; account: bigint }[];
+    },
+  ): Promise<{ result: CallResult; leaf?: Uint8Array; encoded?: Uint8Array }> {
+    const { call } = item;
+    let a = acc.get(call.account);
+    if (call.type === 'create_account' && !a) {
+      if (call.sequence !== 0n)
+        throw new GatewayError('GW_BAD_SEQUENCE', 'create_account is call 0');
+      if (!equalBytes(call.previous, ZERO_HASH)) {
+        throw new GatewayError('GW_BAD_PREVIOUS', 'create_account has a zero previous hash');
+      }
+      a = {
+        id: call.account,
+        kind: 0,
+        publicKey: call.publicKey,
+        nextSequence: 0n,
+        previous: ZERO_HASH,
+        balance: 0n,
+        isNew: true,
+      };
+    }
+    if (a?.kind !== 0) throw new GatewayError('GW_UNKNOWN_ACCOUNT', 'no such account');
+    if (call.sequence < a.nextSequence) return { result: await this.replay(db, item) };
+    if (call.type === 'create_account' && !a.isNew) {
+      throw new GatewayError('GW_ACCOUNT_EXISTS', 'account id already taken');
+    }
+    if (call.sequence > a.nextSequence) {
+      throw new GatewayError('GW_BAD_SEQUENCE', 'sequence is ahead of the account', {
+        expected: a.nextSequence.toString(),
+      });
+    }
+    if (!equalBytes(call.previous, a.previous)) {
+      throw new GatewayError('GW_BAD_PREVIOUS', 'previous receipt hash does not match');
+    }
+    // Signatures were checked against the key as cached; make sure it is this row's key.
+    if (!a.isNew && a.publicKey && !verifyCallSignature(a.publicKey, this.gatewayKey, call)) {
+      throw new GatewayError('GW_BAD_SIGNATURE', 'call is not signed by the account key');
+    }
+
+    let result: Uint8Array = new Uint8Array(0);
+    let history: CallResult['history'];
+    const ref = ctx.logIndex.toString();
+    switch (call.type) {
+      case 'transfer': {
+        const to = acc.get(call.to);
+        if (call.to === call.account) throw new GatewayError('GW_SELF_TRANSFER', 'self transfer');
+        if (to?.kind !== 0)
+          throw new GatewayError('GW_UNKNOWN_RECIPIENT', 'no such recipient');
+        if (a.balance < call.amount)
+          throw new GatewayError('GW_INSUFFICIENT_FUNDS', 'insufficient funds');
+        if (to.balance > MAX_AMOUNT - call.amount) {
+          throw new GatewayError('GW_AMOUNT_TOO_LARGE', 'recipient balance would overflow');
+        }
+        a.balance -= call.amount;
+        to.balance += call.amount;
+        to.dirty = true;
+        ctx.entries.push({
+          debit: a.id,
+          credit: to.id,
+          amount: call.amount,
+          kind: 'transfer',
+          ref,
+        });
+        break;
+      }
+      case 'withdraw': {
+        if (call.amount < MIN_WITHDRAWAL) {
+          throw new GatewayError('GW_BELOW_MINIMUM', 'withdrawals need at least one whole coin');
+        }
+        if (call.amount % this.chain.withdrawalUnit !== 0n) {
+          throw new GatewayError('GW_BAD_AMOUNT', 'amount is finer than the chain allows', {
+            unit: this.chain.withdrawalUnit.toString(),
+          });
+        }
+        if (!this.chain.validateAddress(call.address)) {
+          throw new GatewayError('GW_BAD_ADDRESS', 'not an address of this chain');
+        }
+        if (a.balance < call.amount)
+          throw new GatewayError('GW_INSUFFICIENT_FUNDS', 'insufficient funds');
+        const pending = acc.get(SYSTEM.pending)!;
+        const [{ id }] = (await rows<{ id: unknown }>(
+          db,
+          sql`SELECT nextval(pg_get_serial_sequence('withdrawals', 'id')) AS id`,
+        )) as [{ id: unknown }];
+        const wid = big(id);
+        a.balance -= call.amount;
+        pending.balance += call.amount;
+        pending.dirty = true;
+        ctx.entries.push({
+          debit: a.id,
+          credit: SYSTEM.pending,
+          amount: call.amount,
+          kind: 'withdraw',
+          ref,
+        });
+        ctx.withdrawals.push({
+          id: wid,
+          account: a.id,
+          amount: call.amount,
+          address: call.address,
+        });
+        result = withdrawalResult(wid);
+        break;
+      }
+      case 'deposit_address': {
+        const address = await this.chain.newDepositAddress(call.account);
+        ctx.addresses.push({ address, account: a.id });
+        result = addressResult(address);
+        break;
+      }
+      case 'history': {
+        const r = await rows<{ call: unknown; receipt: unknown }>(
+          db,
+          sql`SELECT call, receipt FROM receipts WHERE account = ${idToDb(a.id).toString()}::bigint
+              AND sequence >= ${call.fromSequence.toString()}::bigint
+              ORDER BY sequence LIMIT ${call.limit}`,
+        );
+        history = r.map((row) => ({
+          call: (typeof row.call === 'string' ? JSON.parse(row.call) : row.call) as CallJson,
+          receipt: receiptToJson(decodeReceipt(bytes(row.receipt))),
+        }));
+        result = historyResult(history.length);
+        break;
+      }
+      default:
+        break;
+    }
+    const receipt = signReceipt(this.seed, {
+      type: call.type,
+      account: call.account,
+      sequence: call.sequence,
+      callHash: item.hash,
+      status: STATUS_OK,
+      balance: a.balance,
+      time: ctx.time,
+      logIndex: ctx.logIndex,
+      previous: call.previous,
+      result,
+    });
+    const encoded = encodeReceipt(receipt);
+    a.nextSequence = call.sequence + 1n;
+    a.previous = receiptHash(receipt);
+    a.dirty = true;
+    acc.set(a.id, a);
+    return {
+      result: { receipt, ...(history ? { history } : {}) },
+      leaf: leafHash(encoded),
+      encoded,
+    };
+  }
+
+  /** The stored receipt for an already-used sequence, if the call is the same. */
+  private async replay(db: Db, item: Item): Promise<CallResult> {
+    const r = await rows<{ call_hash: unknown; receipt: unknown }>(
+      db,
+      sql`SELECT call_hash, receipt FROM receipts
+          WHERE account = ${idToDb(item.call.account).toString()}::bigint
+          AND sequence = ${item.call.sequence.toString()}::bigint`,
+    );
+    const row = r[0];
+    if (!row || !equalBytes(bytes(row.call_hash), item.hash)) {
+      if (item.call.type === 'create_account') {
+        throw new GatewayError('GW_ACCOUNT_EXISTS', 'account id already taken');
+      }
+      throw new GatewayError('GW_SEQUENCE_REUSED', 'another call already used this sequence');
+    }
+    return { receipt: decodeReceipt(bytes(row.receipt)) };
+  }
+
+  private async write(
+    db: Db,
+    acc: Map<bigint, AccountRow>,
+    receiptRows: Record<string, unknown>[],
+    entryRows: { debit: bigint; credit: bigint; amount: bigint; kind: string; ref: string }[],
+    withdrawalRows: { id: bigint; account: bigint; amount: bigint; address: string }[],
+    addressRows: { address: string; account: bigint }[],
+  ): Promise<void> {
+    const created = [...acc.values()].filter((a) => a.isNew && a.dirty);
+    const changed = [...acc.values()].filter((a) => !a.isNew && a.dirty);
+    const values = <T>(list: T[], row: (x: T) => ReturnType<typeof sql>) =>
+      sql.join(list.map(row), sql`, `);
+    if (created.length > 0) {
+      await db.execute(sql`INSERT INTO accounts (id, kind, public_key, next_sequence, previous, balance)
+        VALUES ${values(
+          created,
+          (a) =>
+            sql`(${idToDb(a.id).toString()}::bigint, 0, ${param(a.publicKey!)}, ${a.nextSequence.toString()}::bigint, ${param(a.previous)}, ${a.balance.toString()}::bigint)`,
+        )}`);
+    }
+    if (changed.length > 0) {
+      await db.execute(sql`UPDATE accounts AS a SET balance = v.balance, next_sequence = v.next_sequence,
+        previous = v.previous FROM (VALUES ${values(
+          changed,
+          (a) =>
+            sql`(${idToDb(a.id).toString()}::bigint, ${a.balance.toString()}::bigint, ${a.nextSequence.toString()}::bigint, ${param(a.previous)}::bytea)`,
+        )}) AS v(id, balance, next_sequence, previous) WHERE a.id = v.id`);
+    }
+    if (receiptRows.length > 0) {
+      await db.execute(sql`INSERT INTO receipts (account, sequence, call_hash, call, receipt, log_index, leaf_hash)
+        VALUES ${values(
+          receiptRows,
+          (r) =>
+            sql`(${r.account}::bigint, ${r.sequence}::bigint, ${param(r.callHash as Uint8Array)}, ${JSON.stringify(r.call)}::jsonb, ${param(r.receipt as Uint8Array)}, ${r.logIndex}::bigint, ${param(r.leafHash as Uint8Array)})`,
+        )}`);
+    }
+    if (entryRows.length > 0) await insertEntries(db, entryRows);
+    if (withdrawalRows.length > 0) {
+      await db.execute(sql`INSERT INTO withdrawals (id, account, amount, address, status)
+        VALUES ${values(
+          withdrawalRows,
+          (w) =>
+            sql`(${w.id.toString()}::bigint, ${idToDb(w.account).toString()}::bigint, ${w.amount.toString()}::bigint, ${w.address}, 'pending')`,
+        )}`);
+    }
+    if (addressRows.length > 0) {
+      await db.execute(sql`INSERT INTO deposit_addresses (address, account)
+        VALUES ${values(addressRows, (d) => sql`(${d.address}, ${idToDb(d.account).toString()}::bigint)`)}`);
+    }
+  }
+
+  /** Waits until every queued call has been committed or rejected, then refuses new ones. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running) await this.running;
+  }
+
+  // ---- transparency log -------------------------------------------------
+
+  /** Signs and stores a checkpoint at the current log size. */
+  async checkpoint(): Promise<Checkpoint> {
+    const size = this.tree.size;
+    const cp = signCheckpoint(this.seed, this.gatewayKey, {
+      size: BigInt(size),
+      root: this.tree.root(size),
+      time: this.now(),
+    });
+    await this.db.execute(sql`INSERT INTO checkpoints (size, root, time, signature)
+      VALUES (${size}, ${param(cp.root)}, ${cp.time.toString()}::bigint, ${param(cp.signature)})
+      ON CONFLICT (size) DO NOTHING`);
+    return cp;
+  }
+
+  /** The newest stored checkpoint (one is made if none exists yet). */
+  async latestCheckpoint(): Promise<Checkpoint> {
+    const r = await rows<Record<string, unknown>>(
+      this.db,
+      sql`SELECT size, root, time, signature FROM checkpoints ORDER BY size DESC LIMIT 1`,
+    );
+    const row = r[0];
+    if (!row) return this.checkpoint();
+    return {
+      size: big(row.size),
+      root: bytes(row.root),
+      time: big(row.time),
+      signature: bytes(row.signature),
+    };
+  }
+
+  /** Makes a checkpoint if the log grew since the last one. */
+  async checkpointIfGrown(): Promise<void> {
+    const last = await this.latestCheckpoint();
+    if (BigInt(this.tree.size) > last.size) await this.checkpoint();
+  }
+
+  inclusionProof(index: number, size: number): Uint8Array[] {
+    return this.tree.inclusionProof(index, size);
+  }
+
+  consistencyProof(first: number, second: number): Uint8Array[] {
+    return this.tree.consistencyProof(first, second);
+  }
+
+  /** Encoded receipts (log leaves) from `start`, at most `count`. */
+  async leaves(start: number, count: number): Promise<Uint8Array[]> {
+    const r = await rows<{ receipt: unknown }>(
+      this.db,
+      sql`SELECT receipt FROM receipts WHERE log_index >= ${start} AND log_index < ${start + count}
+          AND log_index < ${this.tree.size} ORDER BY log_index`,
+    );
+    return r.map((row) => bytes(row.receipt));
+  }
+}
+
+/** Inserts journal entries (shared by calls, deposits and withdrawals). */
+export async function insertEntries(
+  db: Db,
+  list: { debit: bigint; credit: bigint; amount: bigint; kind: string; ref: string }[],
+): Promise<void> {
+  await db.execute(
+    sql`INSERT INTO entries (debit, credit, amount, kind, ref) VALUES ${sql.join(
+      list.map(
+        (e) =>
+          sql`(${idToDb(e.debit).toString()}::bigint, ${idToDb(e.credit).toString()}::bigint, ${e.amount.toString()}::bigint, ${e.kind}, ${e.ref})`,
+      ),
+      sql`, `,
+    )}`,
+  );
+}
