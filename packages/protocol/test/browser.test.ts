@@ -5,6 +5,7 @@
  * built-in import; the metafile is scanned as well, and the crypto package's
  * `#native` import must resolve to its browser stand-in (src/native/none.ts).
  */
+import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,13 +13,12 @@ import { build, type Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ENTRIES = [
-  'src/index.ts',
-  'src/link/index.ts',
-  'src/onion/index.ts',
-  'src/stream/index.ts',
-  'src/gateway/index.ts',
-];
+// Every published entry point, read from package.json so a new subpath is
+// covered the day it is added.
+const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as {
+  exports: Record<string, { '@skymesh/source': string }>;
+};
+const ENTRIES = Object.values(manifest.exports).map((e) => e['@skymesh/source'].slice(2));
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 interface Bundle {

@@ -1,0 +1,2 @@
+/** @skymesh/protocol/directory — filled in by its owner. */
+export {};
