@@ -151,6 +151,23 @@ describe('links over each transport', () => {
     });
   });
 
+  it('dialling nothing, or aborting, fails with LINK_DIAL_FAILED', async () => {
+    for (const t of [webSocketTransport(), tcpTransport()]) {
+      const l = await t.listen({}, () => {});
+      const ep = l.endpoints[0]!;
+      await l.close();
+      const a = manager(t);
+      const peer = Identity.generate().publicKey;
+      await expect(a.connect(peer, ep)).rejects.toMatchObject({ code: 'LINK_DIAL_FAILED' });
+      const ac = new AbortController();
+      ac.abort();
+      await expect(a.connect(peer, ep, { signal: ac.signal })).rejects.toMatchObject({
+        code: 'LINK_DIAL_FAILED',
+      });
+      expect(a.stats().outboundFailures).toBe(2);
+    }
+  });
+
   it('measures RTT with pings and closes gracefully without losing cells', async () => {
     const net = createMemoryNetwork();
     const a = manager(net.transport());

@@ -86,6 +86,8 @@ export function tcpTransport(init: TcpTransportInit = {}): Transport {
         server.once('error', reject);
         server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
           server.off('error', reject);
+          // Errors after start (e.g. out of file descriptors) must not stop the node.
+          server.on('error', () => {});
           const addr = server.address();
           const port = typeof addr === 'object' && addr ? addr.port : 0;
           resolve({
@@ -99,6 +101,9 @@ export function tcpTransport(init: TcpTransportInit = {}): Transport {
       });
     },
     dial(endpoint: Endpoint, options = {}) {
+      if (options.signal?.aborted) {
+        return Promise.reject(new LinkManagerError('LINK_DIAL_FAILED', 'tcp dial aborted'));
+      }
       return new Promise<Connection>((resolve, reject) => {
         const socket = connect({
           host: endpoint.host,
@@ -106,16 +111,15 @@ export function tcpTransport(init: TcpTransportInit = {}): Transport {
           noDelay: true,
         });
         const fail = (why: string) => {
+          clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
           socket.destroy();
           reject(new LinkManagerError('LINK_DIAL_FAILED', `tcp dial failed: ${why}`));
         };
         const timer = setTimeout(() => fail('timeout'), dialTimeoutMs);
         const onAbort = () => fail('aborted');
         options.signal?.addEventListener('abort', onAbort, { once: true });
-        socket.once('error', (e) => {
-          clearTimeout(timer);
-          fail(e.message);
-        });
+        socket.once('error', (e) => fail(e.message));
         socket.once('connect', () => {
           clearTimeout(timer);
           options.signal?.removeEventListener('abort', onAbort);

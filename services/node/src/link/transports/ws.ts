@@ -100,6 +100,9 @@ export function webSocketTransport(init: WebSocketTransportInit = {}): Transport
         let https: HttpsServer | undefined;
         let wss: WebSocketServer;
         const onListening = () => {
+          // Errors after start (e.g. out of file descriptors) must not stop the node.
+          wss.on('error', () => {});
+          https?.on('error', () => {});
           const addr = (https ?? wss).address();
           const port = typeof addr === 'object' && addr ? addr.port : 0;
           resolve({
@@ -130,6 +133,9 @@ export function webSocketTransport(init: WebSocketTransportInit = {}): Transport
     dial(endpoint: Endpoint, options = {}) {
       const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
       const url = `${endpoint.transport === 'wss' ? 'wss' : 'ws'}://${host}:${endpoint.port}${path}`;
+      if (options.signal?.aborted) {
+        return Promise.reject(new LinkManagerError('LINK_DIAL_FAILED', 'ws dial aborted'));
+      }
       return new Promise<Connection>((resolve, reject) => {
         const ws = new WebSocket(url, {
           perMessageDeflate: false,
@@ -138,14 +144,21 @@ export function webSocketTransport(init: WebSocketTransportInit = {}): Transport
           // The peer is authenticated by Noise, not by its certificate.
           rejectUnauthorized: false,
         });
+        let settled = false;
         const fail = (why: string) => {
-          ws.terminate();
+          if (settled) return;
+          settled = true;
+          options.signal?.removeEventListener('abort', onAbort);
           reject(new LinkManagerError('LINK_DIAL_FAILED', `ws dial failed: ${why}`));
+          ws.terminate();
         };
         const onAbort = () => fail('aborted');
         options.signal?.addEventListener('abort', onAbort, { once: true });
-        ws.once('error', (e) => fail(e.message));
+        // Not `once`: terminate() while connecting emits one more error.
+        ws.on('error', (e) => fail(e.message));
         ws.once('open', () => {
+          if (settled) return;
+          settled = true;
           options.signal?.removeEventListener('abort', onAbort);
           ws.removeAllListeners('error');
           resolve(new WsConnection(ws, url, highWater));
