@@ -190,4 +190,87 @@ describe('session failover', () => {
     expect((await client.closed)?.code).toBe('SESSION_ROUTE_FAILED');
     expect(opened).toBe(4);
   });
+
+  it('retries when a route dies during the handshake or during a resume', async () => {
+    const t = createTestSessions();
+    const echoes: SessionStream[] = [];
+    t.onStream((s) => {
+      echoes.push(s);
+      s.pipe(s);
+    });
+    let opened = 0;
+    const client = t.connect({
+      openRoute: async () => {
+        opened++;
+        const pair = createMemoryRoutePair();
+        t.routes.push(pair);
+        t.server.acceptRoute(pair.b);
+        // Routes 1 and 3 die right after the first message went out.
+        if (opened === 1 || opened === 3) setImmediate(() => pair.kill());
+        return pair.a;
+      },
+    });
+    await client.ready;
+    expect(opened).toBe(2);
+    const s = client.openStream({ name: 'echo', port: 7 });
+    const back = readAll(s);
+    s.write('before ');
+    await until(() => echoes.length === 1, 'stream');
+    t.killRoute(); // route 2 dies; route 3 dies during the resume; route 4 works
+    await until(() => opened === 4 && client.state === 'open', 'resume on route 4');
+    s.end('after');
+    expect((await back).toString()).toBe('before after');
+    expect(t.server.stats().sessions).toBe(1);
+  });
+
+  it('moves a session whose old route the destination still thinks alive', async () => {
+    const t = createTestSessions();
+    const size = 1024 * 1024;
+    let got!: Promise<Buffer>;
+    t.onStream((s) => {
+      got = readAll(s);
+    });
+    let fakeClose: ((reason: string) => void) | null = null;
+    let first = true;
+    const client = t.connect({
+      openRoute: async () => {
+        const pair = createMemoryRoutePair();
+        t.routes.push(pair);
+        t.server.acceptRoute(pair.b);
+        if (!first) return pair.a;
+        first = false;
+        // The source alone sees this route die (the destination does not).
+        let dead = false;
+        return {
+          get payloadSize() {
+            return pair.a.payloadSize;
+          },
+          get status() {
+            return dead ? 'closed' : pair.a.status;
+          },
+          send: (p) => !dead && pair.a.send(p),
+          onPayload: (h) => pair.a.onPayload((p) => dead || h(p)),
+          onDrain: (h) => pair.a.onDrain(h),
+          onClose: (h) => {
+            fakeClose = (r) => {
+              dead = true;
+              h(r);
+            };
+            pair.a.onClose(h);
+          },
+          close: () => {},
+        } satisfies RouteChannel;
+      },
+    });
+    const s = client.openStream({ name: 'sink', port: 1 });
+    const data = patternBytes(size, 9);
+    const writing = writeAll(s, data, 16 * 1024);
+    await until(() => client.stats().bytesSent > 200_000, 'some progress');
+    fakeClose!('source-side failure');
+    await writing;
+    expect(sha(await got)).toBe(sha(data));
+    // The destination closed the superseded route itself.
+    expect(t.routes[0]!.b.status).toBe('closed');
+    expect(t.server.stats().resumes).toBe(1);
+  });
 });
