@@ -149,6 +149,12 @@ describe('links over each transport', () => {
     await expect(c.connect(c.identity.publicKey, endpoints[0]!)).rejects.toMatchObject({
       code: 'LINK_SELF',
     });
+    await expect(c.connect(new Uint8Array(31), endpoints[0]!)).rejects.toMatchObject({
+      code: 'LINK_BAD_PEER_KEY',
+    });
+    await expect(c.connect(new Uint8Array(32), endpoints[0]!)).rejects.toMatchObject({
+      code: 'LINK_BAD_PEER_KEY',
+    });
   });
 
   it('dialling nothing, or aborting, fails with LINK_DIAL_FAILED', async () => {

@@ -16,6 +16,8 @@ export type LinkManagerErrorCode =
   | 'LINK_MANAGER_CLOSED'
   /** A node tried to link to itself. */
   | 'LINK_SELF'
+  /** The peer key is not a valid Ed25519 public key (32 bytes, a point of large order). */
+  | 'LINK_BAD_PEER_KEY'
   /** A self-signed TLS certificate could not be created (no openssl). */
   | 'LINK_TLS_UNAVAILABLE';
 

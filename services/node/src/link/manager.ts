@@ -11,7 +11,7 @@
  * accepted, then it is closed. So a prober's view (nothing, then a close at
  * a time independent of what it sent) is the same whatever it sends.
  */
-import { equalBytes, type Identity, toHex } from '@skymesh/crypto';
+import { ed25519PublicToX25519, equalBytes, type Identity, toHex } from '@skymesh/crypto';
 import {
   HS_MAX_CLOCK_SKEW_MS,
   LinkError,
@@ -111,7 +111,7 @@ export interface LinkManager {
    * or being dialled already. Resolves to the link that survives when both
    * nodes dial each other at once.
    * @throws LinkManagerError LINK_DIAL_FAILED | LINK_NO_TRANSPORT | LINK_HANDSHAKE_FAILED |
-   *   LINK_MANAGER_CLOSED | LINK_SELF
+   *   LINK_MANAGER_CLOSED | LINK_SELF | LINK_BAD_PEER_KEY
    */
   connect(
     peerKey: Uint8Array,
@@ -423,6 +423,11 @@ export function createLinkManager(init: LinkManagerInit): LinkManager {
       if (closed) throw new LinkManagerError('LINK_MANAGER_CLOSED', 'manager closed');
       if (equalBytes(peerKey, identity.publicKey)) {
         throw new LinkManagerError('LINK_SELF', 'a node does not link to itself');
+      }
+      try {
+        ed25519PublicToX25519(peerKey);
+      } catch {
+        throw new LinkManagerError('LINK_BAD_PEER_KEY', 'peer key is not a valid Ed25519 key');
       }
       const key = toHex(peerKey);
       const open = current.get(key);
