@@ -3,39 +3,16 @@ import { decodeRouteMessage, encodeRouteMessage, WireCode } from '@skymesh/proto
 import { describe, expect, it } from 'vitest';
 import type { RouteChannel } from '../src/contracts.js';
 import { createMemoryRoutePair, type SessionStream } from '../src/session/index.js';
-import { createTestSessions, patternBytes, readAll, writeAll } from '../src/session/testing.js';
+import {
+  createTestSessions,
+  interceptRoute,
+  patternBytes,
+  readAll,
+  waitFor,
+  writeAll,
+} from '../src/session/testing.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const tick = () => new Promise<void>((r) => setTimeout(r, 5));
-
-async function until(cond: () => boolean, what: string, tries = 2000): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (cond()) return;
-    await tick();
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** Wraps a source route end to record what the source sends. */
-function recording(ch: RouteChannel, sent: Uint8Array[]): RouteChannel {
-  return {
-    get payloadSize() {
-      return ch.payloadSize;
-    },
-    get status() {
-      return ch.status;
-    },
-    send(p) {
-      const ok = ch.send(p);
-      if (ok) sent.push(p.slice());
-      return ok;
-    },
-    onPayload: (h) => ch.onPayload(h),
-    onDrain: (h) => ch.onDrain(h),
-    onClose: (h) => ch.onClose(h),
-    close: (r) => ch.close(r),
-  };
-}
 
 /** Sends `payload` as the first message of a fresh route to the server; resolves with its answer. */
 function probe(
@@ -104,7 +81,12 @@ describe('session failover', () => {
         t.server.acceptRoute(pair.b);
         const log: Uint8Array[] = [];
         sent.push(log);
-        return recording(pair.a, log);
+        return interceptRoute(pair.a, {
+          out: (p) => {
+            log.push(p.slice());
+            return p;
+          },
+        });
       },
     });
     const echoes: SessionStream[] = [];
@@ -115,9 +97,9 @@ describe('session failover', () => {
     const s = client.openStream({ name: 'echo', port: 7 });
     const reply = readAll(s);
     s.write('one ');
-    await until(() => echoes.length === 1, 'stream');
+    await waitFor(() => echoes.length === 1, 'stream');
     t.killRoute();
-    await until(() => client.state === 'open' && t.routes.length === 2, 'resume');
+    await waitFor(() => client.state === 'open' && t.routes.length === 2, 'resume');
     const realResume = sent[1]![0]!;
     const msg = decodeRouteMessage(realResume);
     expect(msg.type).toBe('resume');
@@ -163,9 +145,9 @@ describe('session failover', () => {
     const err = new Promise<{ code?: string }>((r) => s.on('error', (e) => r(e as never)));
     s.write('hello');
     await client.ready;
-    await until(() => t.server.stats().sessions === 1, 'session');
+    await waitFor(() => t.server.stats().sessions === 1, 'session');
     t.killRoute();
-    await until(() => t.server.stats().sessionsExpired === 1, 'expiry');
+    await waitFor(() => t.server.stats().sessionsExpired === 1, 'expiry');
     expect(t.server.stats().sessions).toBe(0);
     hold!();
     expect((await err).code).toBe('SESSION_RESUME_REFUSED');
@@ -215,9 +197,9 @@ describe('session failover', () => {
     const s = client.openStream({ name: 'echo', port: 7 });
     const back = readAll(s);
     s.write('before ');
-    await until(() => echoes.length === 1, 'stream');
+    await waitFor(() => echoes.length === 1, 'stream');
     t.killRoute(); // route 2 dies; route 3 dies during the resume; route 4 works
-    await until(() => opened === 4 && client.state === 'open', 'resume on route 4');
+    await waitFor(() => opened === 4 && client.state === 'open', 'resume on route 4');
     s.end('after');
     expect((await back).toString()).toBe('before after');
     expect(t.server.stats().sessions).toBe(1);
@@ -265,7 +247,7 @@ describe('session failover', () => {
     const s = client.openStream({ name: 'sink', port: 1 });
     const data = patternBytes(size, 9);
     const writing = writeAll(s, data, 16 * 1024);
-    await until(() => client.stats().bytesSent > 200_000, 'some progress');
+    await waitFor(() => client.stats().bytesSent > 200_000, 'some progress');
     fakeClose!('source-side failure');
     await writing;
     expect(sha(await got)).toBe(sha(data));

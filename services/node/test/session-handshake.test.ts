@@ -13,45 +13,10 @@ import {
 } from '@skymesh/protocol/stream';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import type { RouteChannel } from '../src/contracts.js';
 import { createMemoryRoutePair } from '../src/session/index.js';
-import { createTestSessions, readAll } from '../src/session/testing.js';
+import { createTestSessions, interceptRoute, readAll, waitFor } from '../src/session/testing.js';
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 150);
-const tick = () => new Promise<void>((r) => setTimeout(r, 5));
-
-async function until(cond: () => boolean, what: string, tries = 2000): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (cond()) return;
-    await tick();
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** Wraps a source route end so `edit` can change payloads going out and coming in. */
-function tampering(
-  ch: RouteChannel,
-  edit: {
-    out?: (p: Uint8Array, n: number) => Uint8Array;
-    in?: (p: Uint8Array, n: number) => Uint8Array;
-  },
-): RouteChannel {
-  let nOut = 0;
-  let nIn = 0;
-  return {
-    get payloadSize() {
-      return ch.payloadSize;
-    },
-    get status() {
-      return ch.status;
-    },
-    send: (p) => ch.send(edit.out ? edit.out(p, nOut++) : p),
-    onPayload: (h) => ch.onPayload((p) => h(edit.in ? edit.in(p, nIn++) : p)),
-    onDrain: (h) => ch.onDrain(h),
-    onClose: (h) => ch.onClose(h),
-    close: (r) => ch.close(r),
-  };
-}
 
 const flip = (p: Uint8Array, at: number) => {
   const q = p.slice();
@@ -69,7 +34,7 @@ describe('session handshake', () => {
       openRoute: async () => {
         const pair = createMemoryRoutePair();
         t.server.acceptRoute(pair.b);
-        return tampering(pair.a, {
+        return interceptRoute(pair.a, {
           out: (p) => {
             sent.push(p.length);
             return p;
@@ -106,7 +71,7 @@ describe('session handshake', () => {
           openRoute: async () => {
             const pair = createMemoryRoutePair();
             t.server.acceptRoute(pair.b);
-            return tampering(pair.a, {
+            return interceptRoute(pair.a, {
               [dir]: (p: Uint8Array, n: number) => (n === 0 ? flip(p, at) : p),
             });
           },
@@ -126,7 +91,7 @@ describe('session handshake', () => {
       openRoute: async () => {
         const pair = createMemoryRoutePair();
         t.server.acceptRoute(pair.b);
-        return tampering(pair.a, { in: (p, n) => (n === 2 ? flip(p, 100) : p) });
+        return interceptRoute(pair.a, { in: (p, n) => (n === 2 ? flip(p, 100) : p) });
       },
     });
     const s = client.openStream({ name: 'a', port: 1 });
@@ -182,7 +147,7 @@ describe('a misbehaving peer', () => {
         await bad.ready;
         const before = ended.length;
         route.a.send(garbage); // bypasses the source's engine: the route carries junk
-        await until(() => ended.length > before, 'session end');
+        await waitFor(() => ended.length > before, 'session end');
         expect(['SESSION_BAD_MESSAGE', 'SESSION_BAD_RECORD']).toContain(ended[ended.length - 1]);
       }),
       { numRuns: Math.min(FUZZ_RUNS, 40) },
@@ -268,7 +233,7 @@ describe('a misbehaving peer', () => {
       await bystander.ready;
       const send = await rogue(t);
       for (const [seq, ack, frames] of records) send(seq, ack, frames);
-      await until(() => ended.length === 1, 'the rogue session to end');
+      await waitFor(() => ended.length === 1, 'the rogue session to end');
       expect(ended[0]).toBe(code);
       expect(t.server.stats().sessions).toBe(1);
       expect(bystander.state).toBe('open');

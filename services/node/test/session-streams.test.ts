@@ -1,18 +1,16 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createTestSessions, patternBytes, readAll, writeAll } from '../src/session/testing.js';
+import {
+  createTestSessions,
+  patternBytes,
+  readAll,
+  waitFor,
+  writeAll,
+} from '../src/session/testing.js';
 import type { SessionStream } from '../src/session/index.js';
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const tick = () => new Promise<void>((r) => setTimeout(r, 5));
-
-async function until(cond: () => boolean, what: string, tries = 2000): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (cond()) return;
-    await tick();
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 function errorOf(
   stream: SessionStream,
@@ -40,7 +38,7 @@ describe('session streams', () => {
       expect(sha(await received.get(`svc-${i}`)!)).toBe(sha(patternBytes(150_000, i + 1)));
     }
     expect(client.stats().streamsTotal).toBe(24);
-    await until(() => client.stats().streamsOpen === 0, 'streams to finish');
+    await waitFor(() => client.stats().streamsOpen === 0, 'streams to finish');
     await client.close();
   });
 
@@ -68,7 +66,7 @@ describe('session streams', () => {
     const client = t.connect();
     const a = client.openStream({ name: 'a', port: 1 });
     a.write(patternBytes(10_000, 3));
-    await until(() => serverStreams.length === 1, 'stream a');
+    await waitFor(() => serverStreams.length === 1, 'stream a');
     const aErr = errorOf(serverStreams[0]!);
     a.destroy();
     const e1 = await aErr;
@@ -78,7 +76,7 @@ describe('session streams', () => {
     const b = client.openStream({ name: 'b', port: 2 });
     const bErr = errorOf(b);
     b.write('x');
-    await until(() => serverStreams.length === 2, 'stream b');
+    await waitFor(() => serverStreams.length === 2, 'stream b');
     serverStreams[1]!.destroy(new Error('app failed'));
     const e2 = await bErr;
     expect(e2.code).toBe('STREAM_RESET');
@@ -86,7 +84,7 @@ describe('session streams', () => {
     // The session itself is fine.
     const c = client.openStream({ name: 'c', port: 3 });
     c.end('still alive');
-    await until(() => serverStreams.length === 3, 'stream c');
+    await waitFor(() => serverStreams.length === 3, 'stream c');
     expect(client.state).toBe('open');
   });
 
@@ -169,7 +167,7 @@ describe('session streams', () => {
     expect(t.server.stats().sessions).toBe(1);
     await client.close();
     expect(await client.closed).toBeNull();
-    await until(() => t.server.stats().sessions === 0, 'server to drop the session');
+    await waitFor(() => t.server.stats().sessions === 0, 'server to drop the session');
     expect(() => client.openStream({ name: 'a', port: 1 })).toThrow(
       expect.objectContaining({ code: 'SESSION_CLOSED' }),
     );

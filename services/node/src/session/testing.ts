@@ -110,3 +110,39 @@ export async function writeAll(stream: SessionStream, data: Uint8Array, chunk = 
   }
   stream.end();
 }
+
+/** Polls `cond` every 5 ms (up to `tries` times); rejects naming `what` if it never holds. */
+export async function waitFor(cond: () => boolean, what: string, tries = 2000): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (cond()) return;
+    await new Promise<void>((r) => setTimeout(r, 5));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Edits applied by interceptRoute; each gets the payload and its index in that direction. */
+export interface RouteEdits {
+  /** Payloads the wrapped end sends (return the bytes to send instead). */
+  out?: (payload: Uint8Array, index: number) => Uint8Array;
+  /** Payloads the wrapped end receives. */
+  in?: (payload: Uint8Array, index: number) => Uint8Array;
+}
+
+/** Wraps a route end so a test can watch or change what passes through it. */
+export function interceptRoute(ch: RouteChannel, edits: RouteEdits): RouteChannel {
+  let nOut = 0;
+  let nIn = 0;
+  return {
+    get payloadSize() {
+      return ch.payloadSize;
+    },
+    get status() {
+      return ch.status;
+    },
+    send: (p) => ch.send(edits.out ? edits.out(p, nOut++) : p),
+    onPayload: (h) => ch.onPayload((p) => h(edits.in ? edits.in(p, nIn++) : p)),
+    onDrain: (h) => ch.onDrain(h),
+    onClose: (h) => ch.onClose(h),
+    close: (r) => ch.close(r),
+  };
+}
