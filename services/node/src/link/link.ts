@@ -285,7 +285,12 @@ export class SecureLink implements CellLink {
         reject(new Error('link not open or too many pings in flight'));
         return;
       }
-      const entry = this.pings.get(this.sendPing())!;
+      const id = this.sendPing();
+      const entry = id === undefined ? undefined : this.pings.get(id);
+      if (!entry) {
+        reject(new Error('too many control records queued'));
+        return;
+      }
       entry.resolve = resolve;
       entry.reject = reject;
     });
@@ -357,7 +362,9 @@ export class SecureLink implements CellLink {
     if (!this.conn.write(frame)) this.transportBlocked = true;
   }
 
-  private sendPing(): string {
+  /** Queues a PING; returns its key, or undefined when the control queue is full. */
+  private sendPing(): string | undefined {
+    if (this.controls.length >= MAX_CONTROLS) return undefined;
     const id = randomBytes(PING_ID_LEN);
     const key = toHex(id);
     if (this.pings.size >= MAX_PENDING_PINGS) {
