@@ -104,9 +104,16 @@ describe('session streams', () => {
     expect(() => client.openStream({ name: 'ok', port: 3 })).toThrow(
       expect.objectContaining({ code: 'SESSION_TOO_MANY_STREAMS' }),
     );
-    expect(() => client.openStream({ name: 'x'.repeat(256), port: 1 })).toThrow(
-      expect.objectContaining({ code: 'SESSION_BAD_TARGET' }),
-    );
+    for (const bad of [
+      { name: 'x'.repeat(256), port: 1 },
+      { name: 'lone \ud800 surrogate', port: 1 },
+      { name: 'a', port: 65536 },
+      { name: 'a', port: -1 },
+    ]) {
+      expect(() => client.openStream(bad)).toThrow(
+        expect.objectContaining({ code: 'SESSION_BAD_TARGET' }),
+      );
+    }
   });
 
   it('flow control: a slow reader makes write() return false and nothing grows without bound', async () => {
@@ -171,5 +178,17 @@ describe('session streams', () => {
     expect(() => client.openStream({ name: 'a', port: 1 })).toThrow(
       expect.objectContaining({ code: 'SESSION_CLOSED' }),
     );
+  });
+
+  it('close() before the handshake ends rejects ready with SESSION_CLOSED', async () => {
+    const t = createTestSessions();
+    const client = t.connect();
+    const s = client.openStream({ name: 'early', port: 1 });
+    const err = new Promise<unknown>((r) => s.on('close', () => r(s.errored)));
+    void client.close();
+    await expect(client.ready).rejects.toMatchObject({ code: 'SESSION_CLOSED' });
+    expect(await err).toBeNull(); // destroyed quietly by the local close
+    expect(client.state).toBe('closed');
+    await waitFor(() => t.routes[0]?.a.status === 'closed', 'the route to close');
   });
 });

@@ -20,6 +20,7 @@
  */
 import { Reader } from '../codec/reader.js';
 import { Writer } from '../codec/writer.js';
+import { SessionError } from './errors.js';
 import { RECORD_HEADER_LEN } from './messages.js';
 
 /** Frame type bytes. */
@@ -48,6 +49,25 @@ export interface StreamTarget {
   readonly name: string;
   /** Port 0..65535. */
   readonly port: number;
+}
+
+/**
+ * Checks a target can be encoded in OPEN: a well-formed string of at most
+ * 255 UTF-8 bytes and an integer port 0..65535.
+ * @throws SessionError SESSION_BAD_TARGET
+ */
+export function checkStreamTarget(target: StreamTarget): void {
+  try {
+    if (typeof target !== 'object' || target === null) throw new TypeError('not an object');
+    new Writer({ maxSize: 3 + MAX_TARGET_NAME })
+      .u16(target.port, 'port')
+      .utf8(1, target.name, MAX_TARGET_NAME, 'name');
+  } catch {
+    throw new SessionError(
+      'SESSION_BAD_TARGET',
+      'a target needs a well-formed name of at most 255 UTF-8 bytes and a port 0..65535',
+    );
+  }
 }
 
 /** One decoded frame. `data` is a subarray of the record plaintext. */

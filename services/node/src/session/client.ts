@@ -8,6 +8,7 @@
  * nothing but a pause.
  */
 import {
+  checkStreamTarget,
   encodeRouteMessage,
   initiateSession,
   RECORD_OVERHEAD,
@@ -58,24 +59,8 @@ export interface SessionClient {
   stats(): SessionStats;
 }
 
-const TARGET_ENCODER = new TextEncoder();
-
-function checkTarget(target: StreamTarget): void {
-  const ok =
-    typeof target === 'object' &&
-    target !== null &&
-    typeof target.name === 'string' &&
-    TARGET_ENCODER.encode(target.name).length <= 255 &&
-    Number.isInteger(target.port) &&
-    target.port >= 0 &&
-    target.port <= 0xffff;
-  if (!ok) {
-    throw new SessionError(
-      'SESSION_BAD_TARGET',
-      'target needs a name ≤ 255 bytes and a port 0..65535',
-    );
-  }
-}
+const closedEarly = () =>
+  new SessionError('SESSION_CLOSED', 'the session was closed before it was established');
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -85,7 +70,6 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
   const maxAttempts = options.maxRouteAttempts ?? 5;
   const retryDelayMs = options.retryDelayMs ?? 50;
   const closeTimeoutMs = options.closeTimeoutMs ?? 2000;
-  let state: SessionClientState = 'connecting';
   let graceMs = 0;
   // Epochs are never reused, even for resume attempts that went nowhere.
   let lastEpoch = 0;
@@ -103,13 +87,9 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     highWaterMark: tuning.highWaterMark,
     ackDelayMs: tuning.ackDelayMs,
     onDetach: () => {
-      state = 'resuming';
       void resume();
     },
-    onEnd: (err) => {
-      state = 'closed';
-      resolveClosed(err);
-    },
+    onEnd: (err) => resolveClosed(err),
   });
 
   /** Runs `attempt` on fresh routes until it succeeds, fails for good, or attempts run out. */
@@ -154,7 +134,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
         last = e;
       }
     }
-    throw last;
+    throw engine.ended ? closedEarly() : last;
   }
 
   /** Sends `first` on `ch` and hands the reply to `onReply` (synchronously, see route-wait.ts). */
@@ -208,7 +188,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
         engine.attach(ch, 0, 0);
       });
     }, Number.POSITIVE_INFINITY);
-    state = 'open';
+    if (engine.ended) throw closedEarly();
   }
 
   async function resume(): Promise<void> {
@@ -238,7 +218,6 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
           engine.attach(ch, epoch, msg.ack);
         });
       }, detachedAt + graceMs);
-      if (!engine.ended) state = 'open';
     } catch (err) {
       engine.end(toSessionError(err, new SessionError('SESSION_ROUTE_FAILED', 'resume failed')));
     }
@@ -258,11 +237,13 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
   return {
     ready,
     closed,
-    get state() {
-      return state;
+    get state(): SessionClientState {
+      if (engine.ended) return 'closed';
+      if (engine.attached) return 'open';
+      return engine.sessionKeys === null ? 'connecting' : 'resuming';
     },
     openStream(target) {
-      checkTarget(target);
+      checkStreamTarget(target);
       return engine.openStream(target);
     },
     close() {

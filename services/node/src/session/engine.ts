@@ -189,6 +189,10 @@ export class SessionEngine implements StreamHost {
 
   /** Gives the engine the handshake's result. Streams opened earlier get the peer's window now. */
   establish(keys: SessionKeys, peer: SessionParams): void {
+    if (this.state === 'ended') {
+      wipeSessionKeys(keys);
+      return;
+    }
     this.keys = keys;
     this.peer = peer;
     for (const s of this.streams.values()) {
