@@ -21,7 +21,7 @@ function path(m: FakeMesh, nodes: number[]) {
   return nodes.map((i) => ({ publicKey: m.ids[i]!.publicKey }));
 }
 
-async function accept(m: FakeMesh, node: number): Promise<RouteChannel[]> {
+function accept(m: FakeMesh, node: number): RouteChannel[] {
   const got: RouteChannel[] = [];
   m.routers[node]!.onIncomingRoute((ch) => got.push(ch));
   return got;
@@ -43,7 +43,7 @@ describe('routes over fake links', () => {
   for (const hops of [1, 3, 8]) {
     it(`carries payloads both ways intact and in order over ${hops} hop(s)`, async () => {
       mesh = createFakeMesh(hops + 1);
-      const incoming = await accept(mesh, hops);
+      const incoming = accept(mesh, hops);
       const src = await mesh.routers[0]!.buildRoute(
         path(
           mesh,
@@ -77,7 +77,7 @@ describe('routes over fake links', () => {
 
   it('tears a route down hop by hop from either end', async () => {
     mesh = createFakeMesh(4);
-    const incoming = await accept(mesh, 3);
+    const incoming = accept(mesh, 3);
     const src = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2, 3]));
     const dst = incoming[0]!;
     const closed: string[] = [];
@@ -105,7 +105,7 @@ describe('routes over fake links', () => {
 
   it('keeps a route alive with keepalives and expires it when idle', async () => {
     mesh = createFakeMesh(4, { router: { keepaliveMs: 15_000, idleTimeoutMs: 60_000 } });
-    const incoming = await accept(mesh, 3);
+    const incoming = accept(mesh, 3);
     const src = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2, 3]));
     for (let i = 0; i < 8; i++) {
       mesh.clock.now += 15_001;
@@ -129,7 +129,7 @@ describe('routes over fake links', () => {
 
   it('reports an unreachable next hop to the source, naming the hop', async () => {
     mesh = createFakeMesh(5);
-    await accept(mesh, 4);
+    accept(mesh, 4);
     mesh.block(2, 3);
     const err = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2, 3, 4])).catch((e) => e);
     expect(err.code).toBe('ROUTE_SETUP_FAILED');
@@ -156,7 +156,7 @@ describe('routes over fake links', () => {
     mesh = createFakeMesh(3, {
       link: { tap: (_c, from, to) => (from === 1 && to === 2 ? null : undefined) },
     });
-    await accept(mesh, 2);
+    accept(mesh, 2);
     await expect(
       mesh.routers[0]!.buildRoute(path(mesh, [1, 2]), { timeoutMs: 50 }),
     ).rejects.toMatchObject({ code: 'ROUTE_SETUP_TIMEOUT' });
@@ -167,7 +167,7 @@ describe('routes over fake links', () => {
       link: { queueLimit: 8 },
       router: { queue: { high: 16, low: 4, max: 64, channel: 8 } },
     });
-    const incoming = await accept(mesh, 3);
+    const incoming = accept(mesh, 3);
     const src = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2, 3]));
     const got = collect(incoming[0]!);
     mesh.pair(1, 2).ab.hold();
@@ -195,6 +195,39 @@ describe('routes over fake links', () => {
     expect(got).toHaveLength(200);
     expect(got).toEqual(Array.from({ length: 200 }, (_, i) => payload(i, 50)));
     expect(mesh.routers[1]!.stats().drops.congestion).toBe(0);
+  });
+});
+
+describe('failures after setup', () => {
+  it('a lost link mid-route closes both ends, and the source learns which hop lost it', async () => {
+    mesh = createFakeMesh(4);
+    const incoming = accept(mesh, 3);
+    const src = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2, 3]));
+    const closed: string[] = [];
+    src.onClose((r) => closed.push(`src:${r}`));
+    incoming[0]!.onClose((r) => closed.push(`dst:${r}`));
+    mesh.pair(1, 2).ab.close('gone');
+    await settle();
+    expect(closed.sort()).toEqual(['dst:destroyed', 'src:hop 0: LINK_LOST']);
+    for (const r of mesh.routers) expect(r.stats().routes.relay).toBe(0);
+  });
+
+  it('a queue overflowing at a relay tears the route down and reports CONGESTION', async () => {
+    mesh = createFakeMesh(4, {
+      link: { queueLimit: 4 },
+      router: { queue: { high: 1000, low: 1, max: 16, channel: 64 } },
+    });
+    const incoming = accept(mesh, 3);
+    const src = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2, 3]));
+    collect(incoming[0]!);
+    const closed: string[] = [];
+    src.onClose((r) => closed.push(r));
+    mesh.pair(1, 2).ab.hold();
+    for (let i = 0; i < 60 && src.send(payload(i, 10)); i++) await settle(1);
+    await settle();
+    expect(closed).toEqual(['hop 0: CONGESTION']);
+    expect(mesh.routers[1]!.stats().drops.congestion).toBe(1);
+    expect(mesh.routers[1]!.stats().routes.relay).toBe(0);
   });
 });
 
@@ -226,7 +259,7 @@ describe('route IDs', () => {
         },
       },
     });
-    const incoming = await accept(mesh, 2);
+    const incoming = accept(mesh, 2);
     const src = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2]));
     const old = collect(incoming[0]!);
     src.send(payload(1, 10));

@@ -196,6 +196,8 @@ interface Side {
   pauseSent: boolean;
   /** Release the route once the queue (ending with DESTROY) is flushed. */
   finalize: boolean;
+  /** The route is gone but this queue (ending with DESTROY) still drains. */
+  draining: boolean;
   route: Route;
 }
 
@@ -454,6 +456,7 @@ class RouterImpl implements Router {
       paused: false,
       pauseSent: false,
       finalize: false,
+      draining: false,
       route,
     };
     e.routes.set(id, side);
@@ -474,6 +477,7 @@ class RouterImpl implements Router {
     const r = side.route;
     if (side.queue.length >= this.max) {
       this.drops.congestion++;
+      side.queue.length = 0;
       if (r.role === 'relay') this.reportFailure(r, RouteFailure.CONGESTION);
       this.teardown(r, 'congestion');
       return false;
@@ -498,11 +502,13 @@ class RouterImpl implements Router {
     const r = side.route;
     if (side.queue.length === 0) {
       side.entry.waiting.delete(side);
+      side.draining = false;
       if (side.finalize) {
         this.release(r, r.channel?.closeReason ?? 'closed');
         return;
       }
     }
+    if (r.state === 'closed') return;
     if (r.role === 'relay' && side.queue.length <= this.low) {
       const feeder = side === r.next ? r.prev : r.next;
       if (feeder?.pauseSent) {
@@ -862,14 +868,21 @@ class RouterImpl implements Router {
 
   /**
    * Ends a route now: DESTROY to every side but `from` (which told us, or is
-   * gone), queued cells dropped, IDs released, the channel or pending build told.
+   * gone), IDs released, the channel or pending build told. Cells already
+   * queued on a side that is not paused still go out before its DESTROY (an
+   * error report to the source must not be lost); a paused side's are dropped.
    */
   private teardown(r: Route, reason: string, from?: Side, err?: Error): void {
     if (r.state === 'closed') return;
     for (const side of [r.prev, r.next]) {
-      if (!side || side === from) continue;
-      side.queue.length = 0;
-      this.sendControl(side, RouteCommand.DESTROY);
+      if (!side || side === from || side.entry.closed) continue;
+      if (side.queue.length > 0 && !side.paused) {
+        side.queue.push(encodeControlCell(side.id, RouteCommand.DESTROY, side.token));
+        side.draining = true;
+      } else {
+        side.queue.length = 0;
+        this.sendControl(side, RouteCommand.DESTROY);
+      }
     }
     this.release(r, reason, err);
   }
@@ -880,8 +893,10 @@ class RouterImpl implements Router {
     const now = this.now();
     for (const side of [r.prev, r.next]) {
       if (!side) continue;
-      side.queue.length = 0;
-      side.entry.waiting.delete(side);
+      if (!side.draining) {
+        side.queue.length = 0;
+        side.entry.waiting.delete(side);
+      }
       if (side.entry.routes.get(side.id) === side) side.entry.routes.delete(side.id);
       if (side.allocated) side.entry.ids.release(side.id, now);
     }
