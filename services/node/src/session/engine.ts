@@ -378,7 +378,7 @@ export class SessionEngine implements StreamHost {
           });
         }
         this.counters.bytesReceived += f.data.length;
-        s.receive(f.data);
+        runApp(() => s.receive(f.data));
         return;
       }
       case 'open':
@@ -391,7 +391,7 @@ export class SessionEngine implements StreamHost {
           throw violation('SESSION_UNKNOWN_STREAM', 'second FIN', { streamId: f.streamId });
         }
         if (s.finSent) this.forget(s);
-        s.receiveFin();
+        runApp(() => s.receiveFin());
         return;
       }
       case 'rst': {
@@ -543,7 +543,7 @@ export class SessionEngine implements StreamHost {
         this.flushOnce(callbacks);
         // Write callbacks may make Node call _write again at once: that only
         // marks the stream dirty and asks for another pass.
-        for (const cb of callbacks.splice(0)) cb();
+        for (const cb of callbacks.splice(0)) runApp(cb);
       } while (this.flushAgain && this.state === 'attached');
     } catch (err) {
       this.end(asSessionError(err));
@@ -682,6 +682,22 @@ export class SessionEngine implements StreamHost {
     this.ciphers?.recv.clear();
     this.ciphers = null;
     this.outbox = null;
+  }
+}
+
+/**
+ * Runs code that may call into the application (stream 'data' and 'drain'
+ * listeners run synchronously). An exception there is the application's,
+ * not the peer's: it must not end the session nor cut a record's frames
+ * short, so it is rethrown on its own, as Node would for any listener.
+ */
+function runApp(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
   }
 }
 
