@@ -191,4 +191,27 @@ describe('session streams', () => {
     expect(client.state).toBe('closed');
     await waitFor(() => t.routes[0]?.a.status === 'closed', 'the route to close');
   });
+
+  it('keeps the retransmit buffer within maxUnackedBytes', async () => {
+    const cap = 16 * 1024;
+    const t = createTestSessions({ client: { maxUnackedBytes: cap } });
+    let got!: Promise<Buffer>;
+    t.onStream((s) => {
+      got = readAll(s);
+    });
+    const client = t.connect();
+    let peak = 0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, client.stats().unackedBytes);
+    }, 0);
+    const s = client.openStream({ name: 'bulk', port: 1 });
+    const data = patternBytes(1024 * 1024, 4);
+    await writeAll(s, data);
+    await got;
+    clearInterval(sampler);
+    expect(peak).toBeGreaterThan(0);
+    // One record may go past the cap (the check is before building it).
+    expect(peak).toBeLessThanOrEqual(cap + 1900);
+    expect((await got).equals(data)).toBe(true);
+  });
 });
