@@ -192,9 +192,12 @@ describe('session streams', () => {
     await waitFor(() => t.routes[0]?.a.status === 'closed', 'the route to close');
   });
 
-  it('keeps the retransmit buffer within maxUnackedBytes', async () => {
+  it('keeps the retransmit buffer within maxUnackedBytes (with delayed acks too)', async () => {
     const cap = 16 * 1024;
-    const t = createTestSessions({ client: { maxUnackedBytes: cap } });
+    const t = createTestSessions({
+      client: { maxUnackedBytes: cap },
+      server: { ackDelayMs: 2 },
+    });
     let got!: Promise<Buffer>;
     t.onStream((s) => {
       got = readAll(s);

@@ -53,8 +53,6 @@ export class SessionStream extends Duplex {
   finSent = false;
   /** Window update owed to the peer. */
   windowOwed = 0;
-  /** A reset to send (wire code), or null. */
-  rstPending: number | null = null;
 
   // --- incoming ---
   /** Bytes the peer may still send before our next window update. */
@@ -97,7 +95,6 @@ export class SessionStream extends Duplex {
   /** True when the engine has a frame to build for this stream. */
   get hasWork(): boolean {
     return (
-      this.rstPending !== null ||
       this.needOpen ||
       this.windowOwed > 0 ||
       (this.chunk !== null && this.sendCredit > 0) ||
