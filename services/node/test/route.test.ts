@@ -2,7 +2,7 @@
 import { ready } from '@skymesh/crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteChannel } from '../src/contracts.js';
-import { createFakeMesh, type FakeMesh, RouteIdAllocator } from '../src/route/index.js';
+import { choosePath, createFakeMesh, type FakeMesh, RouteIdAllocator } from '../src/route/index.js';
 
 beforeAll(() => ready());
 
@@ -228,6 +228,39 @@ describe('failures after setup', () => {
     expect(closed).toEqual(['hop 0: CONGESTION']);
     expect(mesh.routers[1]!.stats().drops.congestion).toBe(1);
     expect(mesh.routers[1]!.stats().routes.relay).toBe(0);
+  });
+});
+
+describe('path choice', () => {
+  it('picks distinct random relays, excludes keys, ends at the destination, builds', async () => {
+    mesh = createFakeMesh(7);
+    const incoming = accept(mesh, 6);
+    const relays = path(mesh, [0, 1, 2, 3, 4, 5, 1, 6]);
+    const dest = { publicKey: mesh.ids[6]!.publicKey };
+    const seen = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const p = choosePath(relays, dest, { exclude: [mesh.ids[0]!.publicKey] });
+      expect(p).toHaveLength(3);
+      expect(p[2]).toBe(dest);
+      const picked = p
+        .slice(0, 2)
+        .map((h) => mesh!.ids.findIndex((id) => id.publicKey === h.publicKey));
+      expect(picked[0]).not.toBe(picked[1]);
+      for (const x of picked) expect([1, 2, 3, 4, 5]).toContain(x);
+      seen.add(picked.join());
+    }
+    expect(seen.size).toBeGreaterThan(5);
+    expect(choosePath(relays, dest, { hops: 1 })).toEqual([dest]);
+    expect(() => choosePath(relays.slice(0, 2), dest, { hops: 4 })).toThrow(
+      expect.objectContaining({ code: 'ROUTE_BAD_PATH' }),
+    );
+    expect(() => choosePath(relays, dest, { hops: 9 })).toThrow(
+      expect.objectContaining({ code: 'ROUTE_BAD_PATH' }),
+    );
+    await mesh.routers[0]!.buildRoute(
+      choosePath(relays, dest, { exclude: [mesh.ids[0]!.publicKey] }),
+    );
+    expect(incoming).toHaveLength(1);
   });
 });
 
