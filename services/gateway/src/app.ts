@@ -93,7 +93,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { ledger, db } = opts;
   const app = Fastify({
     logger: false,
-    disableRequestLogging: true,
     bodyLimit: MAX_MESSAGE_BYTES,
     trustProxy: false,
   });

@@ -409,8 +409,7 @@ export class Ledger {
       case 'transfer': {
         const to = acc.get(call.to);
         if (call.to === call.account) throw new GatewayError('GW_SELF_TRANSFER', 'self transfer');
-        if (to?.kind !== 0)
-          throw new GatewayError('GW_UNKNOWN_RECIPIENT', 'no such recipient');
+        if (to?.kind !== 0) throw new GatewayError('GW_UNKNOWN_RECIPIENT', 'no such recipient');
         if (a.balance < call.amount)
           throw new GatewayError('GW_INSUFFICIENT_FUNDS', 'insufficient funds');
         if (to.balance > MAX_AMOUNT - call.amount) {
