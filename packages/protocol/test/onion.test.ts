@@ -215,6 +215,27 @@ describe('data layers', () => {
     );
   });
 
+  it('does not show the destination where the shift garbage ends (route length)', () => {
+    for (const n of [1, 4, MAX_HOPS]) {
+      const fwd = randomKeys(n);
+      const body = sealForward(fwd, 3, InnerType.DATA, Uint8Array.of(5));
+      let b = body;
+      for (let i = 0; i < n - 1; i++) {
+        const next = new Uint8Array(CELL_BODY_SIZE);
+        next.set(openForward(fwd[i]!, 3, b)!, LAYER_SHIFT);
+        b = next;
+      }
+      const pt = openForward(fwd[n - 1]!, 3, b)!;
+      // Both the plaintext and the ciphertext (the destination knows its keystream):
+      // no run of 16 zero bytes anywhere but the ciphertext's first 16 bytes.
+      const zeros = new Uint8Array(16);
+      const hasZeroRun = (x: Uint8Array) =>
+        x.some((_, i) => i + 16 <= x.length && equalBytes(x.subarray(i, i + 16), zeros));
+      expect(hasZeroRun(pt.subarray(0, pt.length - 8))).toBe(false);
+      expect(hasZeroRun(b.subarray(LAYER_SHIFT))).toBe(false);
+    }
+  });
+
   it('catches a flipped bit at the next hop, and a replay by its counter', () => {
     const fwd = randomKeys(3);
     const body = sealForward(fwd, 7, InnerType.DATA, new Uint8Array([1, 2, 3]));

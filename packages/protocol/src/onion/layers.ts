@@ -22,12 +22,12 @@
  *
  * Inner message, at the end of the innermost plaintext (L − 16 bytes):
  *
- *   … padding/garbage … ‖ payload ‖ type (u8) ‖ payload length (u16, big-endian)
+ *   … shift garbage ‖ random padding … ‖ payload ‖ type (u8) ‖ payload length (u16, big-endian)
  *
  * The payload sits at the end because the front of the destination's
  * plaintext holds the shift garbage of up to MAX_HOPS hops.
  */
-import { chacha20poly1305Open, chacha20poly1305Seal } from '@skymesh/crypto';
+import { chacha20poly1305Open, chacha20poly1305Seal, randomBytes } from '@skymesh/crypto';
 import {
   CELL_BODY_SIZE,
   INNER_TRAILER_SIZE,
@@ -102,7 +102,9 @@ export function sealForward(
     prefix = next;
   }
   const last = forwardKeys[n - 1]!;
-  const pt = new Uint8Array(PT);
+  // Random, not zero, padding: the destination knows its keystream, and zero
+  // padding would show it where the n hops' shift garbage ends, i.e. n.
+  const pt = randomBytes(PT);
   const ks = keystream(last, nonce, prefix.length);
   for (let i = 0; i < prefix.length; i++) pt[i] = prefix[i]! ^ ks[i]!;
   writeInner(pt, type, payload);
