@@ -1,5 +1,6 @@
 /** Router end to end over in-memory links: routes of 1, 3 and 8 hops, teardown, expiry, keepalive, errors. */
 import { ready } from '@skymesh/crypto';
+import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteChannel } from '../src/contracts.js';
 import { choosePath, createFakeMesh, type FakeMesh, RouteIdAllocator } from '../src/route/index.js';
@@ -74,6 +75,36 @@ describe('routes over fake links', () => {
       expect(mesh.routers[0]!.stats().setupLatencyMs.count).toBe(1);
     });
   }
+
+  it('round-trips random payload sequences over random path lengths (property)', async () => {
+    mesh = createFakeMesh(9);
+    const m = mesh;
+    const incoming = accept(m, 8);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(fc.integer({ min: 0, max: 1896 }), { minLength: 1, maxLength: 12 }),
+        async (hops, sizes) => {
+          const relays = [1, 2, 3, 4, 5, 6, 7].slice(0, hops - 1);
+          const before = incoming.length;
+          const src = await m.routers[0]!.buildRoute(path(m, [...relays, 8]));
+          const dst = incoming[before]!;
+          const there = collect(dst);
+          const back = collect(src);
+          sizes.forEach((n, i) => {
+            src.send(payload(i, n));
+            dst.send(payload(i + 7, n));
+          });
+          await settle();
+          expect(there).toEqual(sizes.map((n, i) => payload(i, n)));
+          expect(back).toEqual(sizes.map((n, i) => payload(i + 7, n)));
+          src.close();
+          await settle();
+        },
+      ),
+      { numRuns: Number(process.env.FUZZ_RUNS) || 8 },
+    );
+  });
 
   it('tears a route down hop by hop from either end', async () => {
     mesh = createFakeMesh(4);
