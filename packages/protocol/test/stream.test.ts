@@ -13,6 +13,7 @@ import {
   epochCiphers,
   type Frame,
   initiateSession,
+  MAX_EPOCH_SKIP,
   openRecord,
   respondToSession,
   resumeMac,
@@ -180,18 +181,36 @@ describe('session handshake (Noise NK)', () => {
     expect(client.handshakeHash).toEqual(server.handshakeHash);
     expect(client.peer).toEqual(params);
     expect(server.peer.maxStreams).toBe(0);
-    for (const epoch of [0, 1, 2 ** 32 - 1]) {
+    for (const epoch of [0, 1, 1 + MAX_EPOCH_SKIP]) {
       const c = epochCiphers(client.keys, epoch, 'client');
       const s = epochCiphers(server.keys, epoch, 'server');
       const pt = Uint8Array.of(1, 2, 3);
       expect(openRecord(s.recv, sealRecord(c.send, pt))).toEqual(pt);
       expect(openRecord(c.recv, sealRecord(s.send, pt))).toEqual(pt);
+      expect(client.keys.chain).toEqual(server.keys.chain);
     }
+  });
+
+  it('moves the epoch chain forward only, within MAX_EPOCH_SKIP', () => {
+    const { res, client } = handshake();
+    const server = res.session;
+    const chain0 = client.keys.chain.slice();
     // Epochs are independent keys: a record of epoch 0 does not open in epoch 1.
     const sealed = sealRecord(epochCiphers(client.keys, 0, 'client').send, Uint8Array.of(1));
     expect(codeOf(() => openRecord(epochCiphers(server.keys, 1, 'server').recv, sealed))).toBe(
       'SESSION_BAD_RECORD',
     );
+    // The old chain link is gone from the state (forward secrecy across routes)…
+    expect(server.keys.chain).not.toEqual(chain0);
+    // …and cannot be asked for again, nor can a jump too far ahead.
+    expect(codeOf(() => epochCiphers(server.keys, 0, 'server'))).toBe('SESSION_RESUME_REFUSED');
+    expect(codeOf(() => epochCiphers(server.keys, 2 + MAX_EPOCH_SKIP, 'server'))).toBe(
+      'SESSION_RESUME_REFUSED',
+    );
+    // Both ends reach the same keys whatever the steps taken.
+    epochCiphers(client.keys, 5, 'client');
+    epochCiphers(server.keys, 5, 'server');
+    expect(client.keys.chain).toEqual(server.keys.chain);
   });
 
   it('uses a domain-separated protocol name, not the standard NK name', () => {
@@ -255,7 +274,7 @@ describe('session handshake (Noise NK)', () => {
     const a = handshake(server).client.keys;
     const b = handshake(server).client.keys;
     expect(a.sessionId).not.toEqual(b.sessionId);
-    expect(a.prk).not.toEqual(b.prk);
+    expect(a.chain).not.toEqual(b.chain);
   });
 
   it('authenticates RESUME and RESUME_OK with different keys', () => {

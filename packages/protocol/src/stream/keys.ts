@@ -5,12 +5,17 @@
  *   prk              = HKDF-Extract(salt = handshakeHash, ikm = k1 ‖ k2)
  *   sessionId        = Expand(prk, "skymesh-session/v1 id", 16)
  *   resume keys      = Expand(prk, "… resume c" / "… resume s", 32)
- *   epoch e keys     = Expand(prk, "… c2s" ‖ e / "… s2c" ‖ e, 32)   (e as u32)
+ *   chain(0)         = Expand(prk, "… chain", 32)
+ *   chain(e + 1)     = Expand(chain(e), "… next", 32)
+ *   epoch e keys     = Expand(chain(e), "… c2s" ‖ e / "… s2c" ‖ e, 32)   (e as u32)
  *
  * Every route a session uses is one epoch (the first is 0, each resume
  * takes a larger one), and each epoch has its own pair of record keys whose
  * nonce counters start at 0. So records lost with a dead route never leave
  * the two counters out of step, and no (key, nonce) pair is ever reused.
+ * The chain only moves forward and each old link is wiped, so whoever
+ * seizes a session's state later cannot decrypt what its earlier routes
+ * carried (forward secrecy across failovers, not only across sessions).
  */
 import {
   blake2b,
@@ -35,10 +40,21 @@ const INFO_RESUME_C = utf8(`${LABEL}resume c`);
 const INFO_RESUME_S = utf8(`${LABEL}resume s`);
 const INFO_C2S = utf8(`${LABEL}c2s`);
 const INFO_S2C = utf8(`${LABEL}s2c`);
+const INFO_CHAIN = utf8(`${LABEL}chain`);
+const INFO_NEXT = utf8(`${LABEL}next`);
+
+/**
+ * Most epochs one step may skip (resume attempts that never reached the
+ * destination). Bounds the hashing a RESUME can ask for.
+ */
+export const MAX_EPOCH_SKIP = 64;
 const MAC_RESUME = utf8(`${LABEL}RESUME`);
 const MAC_RESUME_OK = utf8(`${LABEL}RESUME_OK`);
 
-/** Secrets both ends hold for the life of a session. Wipe with `wipeSessionKeys`. */
+/**
+ * Secrets both ends hold for the life of a session. `chain` and `epoch`
+ * move forward with epochCiphers(). Wipe with `wipeSessionKeys`.
+ */
 export interface SessionKeys {
   /** Names the session in RESUME; 16 bytes, known only to the two ends. */
   readonly sessionId: Uint8Array;
@@ -46,8 +62,10 @@ export interface SessionKeys {
   readonly resumeKeyClient: Uint8Array;
   /** Key of the destination's RESUME_OK MAC. */
   readonly resumeKeyServer: Uint8Array;
-  /** Pseudorandom key the epoch keys are expanded from. */
-  readonly prk: Uint8Array;
+  /** The chain key of `epoch`, from which that epoch's record keys are expanded. */
+  chain: Uint8Array;
+  /** The epoch `chain` belongs to; earlier epochs' keys are gone. */
+  epoch: number;
 }
 
 /**
@@ -64,19 +82,22 @@ export function deriveSessionKeys(
   const ikm = concatBytes(k1, k2);
   const prk = hkdfExtract('sha256', ikm, handshakeHash);
   wipe(ikm);
-  return {
+  const keys: SessionKeys = {
     sessionId: hkdfExpand('sha256', prk, INFO_ID, SESSION_ID_LEN),
     resumeKeyClient: hkdfExpand('sha256', prk, INFO_RESUME_C, 32),
     resumeKeyServer: hkdfExpand('sha256', prk, INFO_RESUME_S, 32),
-    prk,
+    chain: hkdfExpand('sha256', prk, INFO_CHAIN, 32),
+    epoch: 0,
   };
+  wipe(prk);
+  return keys;
 }
 
 /** Wipes a session's secrets (best effort). */
 export function wipeSessionKeys(keys: SessionKeys): void {
   wipe(keys.resumeKeyClient);
   wipe(keys.resumeKeyServer);
-  wipe(keys.prk);
+  wipe(keys.chain);
 }
 
 function epochInfo(base: Uint8Array, epoch: number): Uint8Array {
@@ -93,13 +114,32 @@ export interface EpochCiphers {
 }
 
 /**
- * Derives the two record ciphers of `epoch` (0..2^32−1) for `role`. They are
- * Noise CipherStates: implicit counter nonces, which the ordered route keeps
- * in step on both ends.
+ * Derives the two record ciphers of `epoch` for `role`, first moving the
+ * chain forward to `epoch` (wiping the links passed). Each end calls it
+ * once per route, with epochs that only grow.
+ * @throws SessionError SESSION_RESUME_REFUSED for an epoch behind the chain,
+ *   more than MAX_EPOCH_SKIP ahead of it, or beyond 2^32 − 1.
  */
 export function epochCiphers(keys: SessionKeys, epoch: number, role: SessionRole): EpochCiphers {
-  const c2sKey = hkdfExpand('sha256', keys.prk, epochInfo(INFO_C2S, epoch), 32);
-  const s2cKey = hkdfExpand('sha256', keys.prk, epochInfo(INFO_S2C, epoch), 32);
+  if (
+    !Number.isInteger(epoch) ||
+    epoch < keys.epoch ||
+    epoch - keys.epoch > MAX_EPOCH_SKIP ||
+    epoch > 0xffffffff
+  ) {
+    throw new SessionError('SESSION_RESUME_REFUSED', 'epoch out of reach of the key chain', {
+      epoch,
+      current: keys.epoch,
+    });
+  }
+  while (keys.epoch < epoch) {
+    const next = hkdfExpand('sha256', keys.chain, INFO_NEXT, 32);
+    wipe(keys.chain);
+    keys.chain = next;
+    keys.epoch++;
+  }
+  const c2sKey = hkdfExpand('sha256', keys.chain, epochInfo(INFO_C2S, epoch), 32);
+  const s2cKey = hkdfExpand('sha256', keys.chain, epochInfo(INFO_S2C, epoch), 32);
   const c2s = new CipherState(c2sKey);
   const s2c = new CipherState(s2cKey);
   wipe(c2sKey);

@@ -11,6 +11,7 @@ import {
   checkStreamTarget,
   encodeRouteMessage,
   initiateSession,
+  MAX_EPOCH_SKIP,
   RECORD_OVERHEAD,
   type RouteMessage,
   resumeMac,
@@ -32,7 +33,7 @@ export interface SessionClientOptions extends SessionTuning {
   destination: Uint8Array;
   /** Builds a fresh route to the destination. Called at start and on every failover. */
   openRoute: () => Promise<RouteChannel>;
-  /** Routes tried in a row (at start, and per failover) before giving up. @default 5 */
+  /** Routes tried in a row (at start, and per failover) before giving up, 1..64. @default 5 */
   maxRouteAttempts?: number;
   /** Pause before retrying a route, times the attempt number. @default 50 */
   retryDelayMs?: number;
@@ -68,6 +69,10 @@ const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export function createSessionClient(options: SessionClientOptions): SessionClient {
   const tuning = resolveTuning(options);
   const maxAttempts = options.maxRouteAttempts ?? 5;
+  // Each attempt takes a new epoch; the key chain skips at most MAX_EPOCH_SKIP.
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_EPOCH_SKIP) {
+    throw new RangeError(`maxRouteAttempts must be an integer in 1..${MAX_EPOCH_SKIP}`);
+  }
   const retryDelayMs = options.retryDelayMs ?? 50;
   const closeTimeoutMs = options.closeTimeoutMs ?? 2000;
   let graceMs = 0;

@@ -9,6 +9,7 @@
 import { type Identity, toHex } from '@skymesh/crypto';
 import {
   encodeRouteMessage,
+  MAX_EPOCH_SKIP,
   RECORD_OVERHEAD,
   type RouteMessage,
   respondToSession,
@@ -174,6 +175,7 @@ export function createSessionServer(options: SessionServerOptions): SessionServe
     if (!verifyResumeMac(keys, 'resume', msg.epoch, msg.ack, msg.mac)) return WireCode.BAD_RESUME;
     // Checked after the MAC: only the source can make a valid one, and each is used once.
     if (msg.epoch <= entry.epoch) return WireCode.REPLAYED_RESUME;
+    if (msg.epoch - entry.epoch > MAX_EPOCH_SKIP) return WireCode.BAD_RESUME;
     if (msg.ack > entry.engine.lastSent) return WireCode.BAD_RESUME;
     return null;
   }
