@@ -183,6 +183,32 @@ describe('routes over fake links', () => {
     });
   });
 
+  it('hands each hop its voucher and lets it refuse the route', async () => {
+    const seen: string[] = [];
+    mesh = createFakeMesh(4, {
+      router: {
+        admit: (req) => {
+          seen.push(
+            `${req.role}:${req.voucher[0]}:${req.voucher.length}:${req.nextPeerKey ? 1 : 0}`,
+          );
+          return req.voucher[0] !== 99;
+        },
+      },
+    });
+    accept(mesh, 3);
+    const hops = [1, 2, 3].map((i) => ({
+      publicKey: mesh!.ids[i]!.publicKey,
+      voucher: Uint8Array.of(10 + i),
+    }));
+    await mesh.routers[0]!.buildRoute(hops);
+    expect(seen).toEqual(['relay:11:128:1', 'relay:12:128:1', 'destination:13:128:0']);
+    const refused = hops.map((h, i) => (i === 1 ? { ...h, voucher: Uint8Array.of(99) } : h));
+    await expect(mesh.routers[0]!.buildRoute(refused)).rejects.toMatchObject({
+      code: 'ROUTE_SETUP_FAILED',
+      details: { hop: 1, reason: 'REFUSED' },
+    });
+  });
+
   it('times out when nobody answers', async () => {
     mesh = createFakeMesh(3, {
       link: { tap: (_c, from, to) => (from === 1 && to === 2 ? null : undefined) },

@@ -93,6 +93,23 @@ export interface RouterInit {
   /** Replay cache bounds (window defaults to twice setupMaxSkewMs). */
   readonly replay?: ReplayCacheInit;
   readonly queue?: RouteQueueLimits;
+  /**
+   * Decides whether this node relays or accepts a route, after its setup
+   * layer verified (payments check the voucher here). Refused routes get a
+   * REFUSED report to the source. Default: admit all.
+   */
+  readonly admit?: (request: RouteAdmission) => boolean;
+}
+
+/** What a hop knows about a route when it decides whether to carry it. */
+export interface RouteAdmission {
+  readonly role: 'relay' | 'destination';
+  /** The VOUCHER_SIZE bytes the source put in this hop's slot (opaque here). */
+  readonly voucher: Uint8Array;
+  /** The predecessor's Ed25519 key (the link's peer). */
+  readonly prevPeerKey: Uint8Array;
+  /** The successor's Ed25519 key (relay only). */
+  readonly nextPeerKey?: Uint8Array;
 }
 
 export interface BuildRouteOptions {
@@ -345,6 +362,7 @@ class RouterImpl implements Router {
   private readonly max: number;
   private readonly channelLimit: number;
   private readonly replay: ReplayCache;
+  private readonly admit: ((request: RouteAdmission) => boolean) | undefined;
   private readonly entries = new Map<CellLink, LinkEntry>();
   private readonly routes = new Set<Route>();
   private incoming: ((ch: RouteChannel) => void) | undefined;
@@ -386,6 +404,7 @@ class RouterImpl implements Router {
     this.low = init.queue?.low ?? 8;
     this.max = init.queue?.max ?? 256;
     this.channelLimit = init.queue?.channel ?? 32;
+    this.admit = init.admit;
     this.replay = new ReplayCache({ windowMs: 2 * this.setupMaxSkewMs, ...init.replay });
     const sweepMs = init.sweepMs ?? 5000;
     if (sweepMs > 0) {
@@ -640,6 +659,17 @@ class RouterImpl implements Router {
     if (this.routes.size > this.maxRoutes) {
       this.reportFailure(r, RouteFailure.RESOURCE_LIMIT);
       this.teardown(r, 'resource limit');
+      return;
+    }
+    const request: RouteAdmission = {
+      role: r.role === 'destination' ? 'destination' : 'relay',
+      voucher: hop.voucher,
+      prevPeerKey: e.link.peerKey,
+      ...(hop.next ? { nextPeerKey: hop.next.peerKey } : {}),
+    };
+    if (this.admit && !this.admit(request)) {
+      this.reportFailure(r, RouteFailure.REFUSED);
+      this.teardown(r, 'refused');
       return;
     }
     if (destination) {
