@@ -255,6 +255,44 @@ describe('routes over fake links', () => {
   });
 });
 
+describe('fairness', () => {
+  it('a stalled route does not hold up another route on the same links', async () => {
+    mesh = createFakeMesh(5, {
+      link: { queueLimit: 4 },
+      router: { queue: { high: 8, low: 2, max: 64, channel: 8 } },
+    });
+    const incoming = accept(mesh, 4);
+    const a = await mesh.routers[0]!.buildRoute(path(mesh, [1, 2, 4]));
+    const b = await mesh.routers[0]!.buildRoute(path(mesh, [1, 3, 4]));
+    const gotA = collect(incoming[0]!);
+    const gotB = collect(incoming[1]!);
+    mesh.pair(1, 2).ab.hold();
+    let sentA = 0;
+    let sentB = 0;
+    const pumpA = () => {
+      while (sentA < 100 && a.send(payload(sentA, 40))) sentA++;
+    };
+    const pumpB = () => {
+      while (sentB < 100 && b.send(payload(sentB, 40))) sentB++;
+    };
+    a.onDrain(pumpA);
+    b.onDrain(pumpB);
+    for (let i = 0; i < 30; i++) {
+      pumpA();
+      pumpB();
+      await settle(3);
+    }
+    expect(sentA).toBeLessThan(100);
+    expect(gotB).toEqual(Array.from({ length: 100 }, (_, i) => payload(i, 40)));
+    mesh.pair(1, 2).ab.release();
+    for (let i = 0; i < 40 && gotA.length < 100; i++) {
+      pumpA();
+      await settle(3);
+    }
+    expect(gotA).toEqual(Array.from({ length: 100 }, (_, i) => payload(i, 40)));
+  });
+});
+
 describe('failures after setup', () => {
   it('a lost link mid-route closes both ends, and the source learns which hop lost it', async () => {
     mesh = createFakeMesh(4);

@@ -447,8 +447,10 @@ class RouterImpl implements Router {
       this.cellsOut++;
     }
     for (const side of [...e.waiting]) {
+      // A paused side waits for RESUME, not for the link: it must not hold up the others.
+      if (side.paused) continue;
       this.flush(side);
-      if (e.waiting.has(side)) return;
+      if (e.waiting.has(side) && !side.paused) return;
     }
   }
 
