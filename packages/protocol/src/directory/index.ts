@@ -1,2 +1,15 @@
-/** @skymesh/protocol/directory — filled in by its owner. */
-export {};
+/**
+ * @skymesh/protocol/directory — the route server's data, pure and
+ * browser-safe: signed link reports and their two-sided confirmation, the
+ * versioned directory state, signed snapshots and diffs, and latency-aware
+ * route finding (shared by the route server and nodes choosing locally).
+ */
+export { DIRECTORY_ERROR_CODES, DirectoryError, type DirectoryErrorCode } from './errors.js';
+export * from './link-report.js';
+export { netGroup, nodeGroups } from './netgroup.js';
+export * from './reports.js';
+export * from './routes.js';
+export * from './snapshot.js';
+export * from './state.js';
+export { keyHex } from './_bytes.js';
+export * from './synthetic.js';

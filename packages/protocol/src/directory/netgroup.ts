@@ -1,0 +1,21 @@
+/**
+ * Network groups for path diversity: two hops of one path should not sit in
+ * the same network, since one operator (or one observer of that network)
+ * would then see both. The group of an endpoint is its IPv4 /16, its IPv6
+ * /32, or for a host name its last two labels (a rough "registrable domain").
+ */
+import { parseIP } from '../descriptor/host.js';
+import type { NodeDescriptor } from '../descriptor/descriptor.js';
+
+/** The network group of one host, as text. */
+export function netGroup(host: string): string {
+  const ip = parseIP(host);
+  if (ip?.length === 4) return `4:${ip[0]}.${ip[1]}`;
+  if (ip) return `6:${((ip[0]! << 24) | (ip[1]! << 16) | (ip[2]! << 8) | ip[3]!) >>> 0}`;
+  return `h:${host.split('.').slice(-2).join('.')}`;
+}
+
+/** Every network group a node's endpoints fall in (empty when it has no endpoint). */
+export function nodeGroups(desc: NodeDescriptor): string[] {
+  return [...new Set(desc.endpoints.map((e) => netGroup(e.host)))];
+}

@@ -1,0 +1,105 @@
+/**
+ * A reproducible synthetic directory for tests, benchmarks and local
+ * demos: n signed nodes with public IPv4 endpoints, some exits, and links
+ * between nodes near each other on a ring (so latency has structure: nearby
+ * nodes are cheap, far ones are expensive). Not for production use.
+ */
+import { ed25519PublicKey } from '@skymesh/crypto';
+import { signDescriptor } from '../descriptor/descriptor.js';
+import { DirectoryState } from './state.js';
+
+/** Options of syntheticDirectory. */
+export interface SyntheticOptions {
+  nodes: number;
+  links: number;
+  /** PRNG seed. @default 1 */
+  seed?: number;
+  /** Share of nodes that are exits for ports 80 and 443, any host. @default 0.1 */
+  exitShare?: number;
+  /** Descriptor issue time (Unix seconds). @default now */
+  issuedAt?: number;
+}
+
+/** A synthetic directory and the seeds of its nodes (index = node number). */
+export interface Synthetic {
+  state: DirectoryState;
+  seeds: Uint8Array[];
+  publicKeys: Uint8Array[];
+}
+
+/** A small seeded PRNG (mulberry32): uniform [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The 32-byte seed of synthetic node `i` under `seed`. */
+export function syntheticSeed(seed: number, i: number): Uint8Array {
+  const s = new Uint8Array(32);
+  const v = new DataView(s.buffer);
+  v.setUint32(0, seed >>> 0);
+  v.setUint32(4, i >>> 0);
+  s[31] = 0x5a;
+  return s;
+}
+
+/** Builds the directory (descriptors signed, links confirmed directly) and commits it. */
+export function syntheticDirectory(opts: SyntheticOptions): Synthetic {
+  const seed = opts.seed ?? 1;
+  const rnd = seededRandom(seed);
+  const issuedAt = opts.issuedAt ?? Math.floor(Date.now() / 1000);
+  const exitShare = opts.exitShare ?? 0.1;
+  const state = new DirectoryState();
+  const seeds: Uint8Array[] = [];
+  const publicKeys: Uint8Array[] = [];
+  const keys: string[] = [];
+  for (let i = 0; i < opts.nodes; i++) {
+    const s = syntheticSeed(seed, i);
+    const exit = rnd() < exitShare;
+    const host = `${1 + Math.floor(rnd() * 222)}.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}.${1 + Math.floor(rnd() * 254)}`;
+    const desc = signDescriptor(
+      {
+        roles: { relay: true, exit },
+        endpoints: [{ transport: 'ws', host, port: 1024 + Math.floor(rnd() * 60000) }],
+        pricePerMiB: BigInt(Math.floor(rnd() * 1000)),
+        exitPolicy: exit
+          ? {
+              ports: [
+                { from: 80, to: 80 },
+                { from: 443, to: 443 },
+              ],
+              hosts: ['*'],
+            }
+          : undefined,
+        issuedAt,
+      },
+      s,
+    );
+    state.putNode(desc);
+    seeds.push(s);
+    publicKeys.push(ed25519PublicKey(s));
+    keys.push(state.node(desc.publicKey)!.key);
+  }
+  const n = opts.nodes;
+  const want = Math.min(opts.links, (n * (n - 1)) / 2);
+  const span = Math.max(2, Math.ceil((want / Math.max(n, 1)) * 2.5));
+  let made = 0;
+  for (let tries = 0; made < want && tries < want * 20; tries++) {
+    const a = Math.floor(rnd() * n);
+    const off = 1 + Math.floor(rnd() * Math.min(span, n - 1));
+    const b = (a + off) % n;
+    if (a === b || state.link(keys[a]!, keys[b]!)) continue;
+    // Ring distance drives latency: 2 ms base plus up to ~50 ms, with noise.
+    const rtt = Math.round(2000 + (off / span) * 50_000 * (0.5 + rnd()));
+    state.putLink(keys[a]!, keys[b]!, rtt, 1000 + Math.floor(rnd() * 100_000));
+    made++;
+  }
+  state.commit();
+  return { state, seeds, publicKeys };
+}
