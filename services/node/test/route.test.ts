@@ -1,9 +1,16 @@
 /** Router end to end over in-memory links: routes of 1, 3 and 8 hops, teardown, expiry, keepalive, errors. */
-import { ready } from '@skymesh/crypto';
+import { Identity, ready } from '@skymesh/crypto';
 import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteChannel } from '../src/contracts.js';
-import { choosePath, createFakeMesh, type FakeMesh, RouteIdAllocator } from '../src/route/index.js';
+import {
+  choosePath,
+  createCellLinkPair,
+  createFakeMesh,
+  createRouter,
+  type FakeMesh,
+  RouteIdAllocator,
+} from '../src/route/index.js';
 
 beforeAll(() => ready());
 
@@ -252,6 +259,37 @@ describe('routes over fake links', () => {
     expect(got).toHaveLength(200);
     expect(got).toEqual(Array.from({ length: 200 }, (_, i) => payload(i, 50)));
     expect(mesh.routers[1]!.stats().drops.congestion).toBe(0);
+  });
+});
+
+describe('links', () => {
+  it('relays through a link that getLink opens asynchronously', async () => {
+    const [s, r, d] = [Identity.generate(), Identity.generate(), Identity.generate()];
+    const sr = createCellLinkPair(s.publicKey, r.publicKey);
+    const rd = createCellLinkPair(r.publicKey, d.publicKey);
+    const src = createRouter({ identity: s, getLink: () => sr.a, sweepMs: 0 });
+    const relay = createRouter({
+      identity: r,
+      sweepMs: 0,
+      getLink: async () => {
+        await new Promise((ok) => setTimeout(ok, 5));
+        return rd.a;
+      },
+    });
+    const dst = createRouter({ identity: d, getLink: () => undefined, sweepMs: 0 });
+    relay.attachLink(sr.b);
+    dst.attachLink(rd.b);
+    const incoming: RouteChannel[] = [];
+    dst.onIncomingRoute((ch) => incoming.push(ch));
+    try {
+      const ch = await src.buildRoute([{ publicKey: r.publicKey }, { publicKey: d.publicKey }]);
+      const got = collect(incoming[0]!);
+      ch.send(Uint8Array.of(42));
+      await settle();
+      expect(got).toEqual([Uint8Array.of(42)]);
+    } finally {
+      for (const x of [src, relay, dst]) x.close();
+    }
   });
 });
 

@@ -715,8 +715,18 @@ class RouterImpl implements Router {
     } catch {
       got = undefined;
     }
-    if (isPromise(got)) got.then(connect, () => connect(undefined));
-    else connect(got);
+    if (isPromise(got)) {
+      // Outside onCell's guard now: a throwing link must not become an unhandled rejection.
+      const guarded = (link: CellLink | undefined) => {
+        try {
+          connect(link);
+        } catch {
+          this.drops.handlerError++;
+          this.teardown(r, 'internal error');
+        }
+      };
+      got.then(guarded, () => guarded(undefined));
+    } else connect(got);
   }
 
   private onForward(r: Route, cell: Uint8Array): void {
@@ -948,12 +958,17 @@ class RouterImpl implements Router {
   tick(): void {
     const now = this.now();
     for (const r of [...this.routes]) {
-      if (now - r.lastActive > this.idleTimeoutMs) {
-        this.teardown(r, 'idle');
-        continue;
-      }
-      if (r.channel && r.state === 'open' && now - r.lastSent >= this.keepaliveMs) {
-        this.sendPayload(r.channel, InnerType.KEEPALIVE, EMPTY);
+      try {
+        if (now - r.lastActive > this.idleTimeoutMs) {
+          this.teardown(r, 'idle');
+          continue;
+        }
+        if (r.channel && r.state === 'open' && now - r.lastSent >= this.keepaliveMs) {
+          this.sendPayload(r.channel, InnerType.KEEPALIVE, EMPTY);
+        }
+      } catch {
+        // A close handler that throws must not stop the sweep for other routes.
+        this.drops.handlerError++;
       }
     }
     for (const e of this.entries.values()) e.ids.sweep(now);
