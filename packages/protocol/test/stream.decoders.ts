@@ -22,6 +22,7 @@ const frames = () =>
     { type: 'open', streamId: 1, target: { name: 'svc.example', port: 443 } },
     { type: 'data', streamId: 1, data: new Uint8Array([1, 2, 3, 4, 5]) },
     { type: 'window', streamId: 1, delta: 65536 },
+    { type: 'window', streamId: 0, delta: 1 << 20 },
     { type: 'fin', streamId: 1 },
     { type: 'rst', streamId: 2, code: 3 },
     { type: 'close', code: 0 },
@@ -53,6 +54,7 @@ export const decoders: FuzzDecoder[] = [
       encodeSessionParams({
         version: SESSION_VERSION,
         initialWindow: 262144,
+        sessionWindow: 1 << 20,
         maxStreams: 256,
         graceSeconds: 30,
       }),

@@ -28,6 +28,7 @@ import { runs } from './_fuzz.js';
 const params: SessionParams = {
   version: SESSION_VERSION,
   initialWindow: 262144,
+  sessionWindow: 1 << 20,
   maxStreams: 256,
   graceSeconds: 30,
 };
@@ -88,7 +89,7 @@ describe('stream frames', () => {
     }),
     fc.record({
       type: fc.constant('window' as const),
-      streamId: fc.integer({ min: 1, max: 0xffffffff }),
+      streamId: fc.integer({ min: 0, max: 0xffffffff }), // 0: the session window
       delta: fc.integer({ min: 1, max: 0xffffffff }),
     }),
     fc.record({ type: fc.constant('close' as const), code: fc.integer({ min: 0, max: 0xffff }) }),
@@ -249,7 +250,7 @@ describe('session handshake (Noise NK)', () => {
   it('fails when any byte of HELLO or WELCOME is changed', () => {
     const server = Identity.generate();
     const sk = { secretKey: server.dhSecretKey, publicKey: server.dhPublicKey };
-    for (let i = 1; i < 58; i++) {
+    for (let i = 1; i < 62; i++) {
       const init = initiateSession(server.publicKey, params);
       const bad = init.hello.slice();
       bad[i]! ^= 1;
@@ -257,7 +258,7 @@ describe('session handshake (Noise NK)', () => {
       if (msg.type !== 'hello') throw new Error('not a hello');
       expect(codeOf(() => respondToSession(sk, msg.noise, params))).toBe('SESSION_BAD_HANDSHAKE');
     }
-    for (let i = 1; i < 58; i++) {
+    for (let i = 1; i < 62; i++) {
       const init = initiateSession(server.publicKey, params);
       const hello = decodeRouteMessage(init.hello);
       if (hello.type !== 'hello') throw new Error('not a hello');

@@ -217,4 +217,36 @@ describe('session streams', () => {
     expect(peak).toBeLessThanOrEqual(cap + 1900);
     expect((await got).equals(data)).toBe(true);
   });
+
+  it('session window: unread streams together hold at most sessionWindow; a reset gives it back', async () => {
+    const sessionWindow = 64 * 1024;
+    const t = createTestSessions({
+      server: { initialWindow: 48 * 1024, sessionWindow, highWaterMark: 1024 },
+    });
+    const atServer: SessionStream[] = [];
+    t.onStream((s) => {
+      atServer.push(s);
+      s.on('error', () => {});
+    });
+    const client = t.connect();
+    await client.ready;
+    const streams = [1, 2, 3].map((port) => client.openStream({ name: 'unread', port }));
+    for (const s of streams) {
+      s.on('error', () => {});
+      s.write(patternBytes(40 * 1024, 1));
+    }
+    await waitFor(() => client.stats().bytesSent >= sessionWindow, 'the session window to fill');
+    for (let i = 0; i < 20; i++) await tick();
+    // Three streams of 48 KiB windows, but only 64 KiB for all of them.
+    expect(client.stats().bytesSent).toBe(sessionWindow);
+    // The third stream is blocked on session credit, not its own window.
+    const third = streams[2]!;
+    expect(third.writableLength).toBeGreaterThan(0);
+    // Resetting the other two (nobody read them) gives their credit back.
+    for (const s of atServer) if (s.target.port !== 3) s.destroy();
+    await waitFor(() => third.writableLength === 0, 'the third stream to be sent');
+    const got = readAll(atServer.find((s) => s.target.port === 3)!);
+    third.end();
+    expect((await got).equals(patternBytes(40 * 1024, 1))).toBe(true);
+  });
 });

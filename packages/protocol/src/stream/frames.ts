@@ -13,7 +13,7 @@
  *   OPEN    0x02 | streamId u32 | port u16 | nameLength u8 | name (UTF-8)
  *   FIN     0x03 | streamId u32
  *   RST     0x04 | streamId u32 | code u16
- *   WINDOW  0x05 | streamId u32 | delta u32 (≥ 1)
+ *   WINDOW  0x05 | streamId u32 | delta u32 (≥ 1)   (streamId 0: the session window)
  *   CLOSE   0x06 | code u16
  *
  * docs/drafts/sessions.md gives the rules (who may send what, windows).
@@ -37,6 +37,8 @@ export const FrameType = {
 export const DATA_FRAME_OVERHEAD = 1 + 4 + 2;
 /** Longest stream target name in UTF-8 bytes. */
 export const MAX_TARGET_NAME = 255;
+/** The stream id of session-level WINDOW frames. */
+export const SESSION_STREAM_ID = 0;
 /** Largest stream id (ids start at 1). */
 export const MAX_STREAM_ID = 0xffffffff;
 
@@ -109,7 +111,7 @@ export function encodeFrame(w: Writer, f: Frame): void {
     w.u8(FrameType.CLOSE).u16(f.code, 'code');
     return;
   }
-  if (f.streamId < 1) {
+  if (f.streamId < (f.type === 'window' ? 0 : 1)) {
     w.u32(-1, 'streamId'); // throws ENCODE_BAD_VALUE with the field named
   }
   switch (f.type) {
@@ -185,7 +187,8 @@ export function decodeFrames(body: Uint8Array): Frame[] {
         break;
       }
       case FrameType.WINDOW: {
-        const streamId = streamIdOf(r);
+        // Stream 0 is the session as a whole: its window covers all streams.
+        const streamId = r.u32('streamId');
         const delta = r.u32('delta');
         if (delta === 0) r.badValue('delta', 'zero window update');
         frames.push({ type: 'window', streamId, delta });

@@ -157,6 +157,8 @@ export interface SessionParams {
   readonly version: number;
   /** Bytes the peer may send on a new stream before the first window update. */
   readonly initialWindow: number;
+  /** Bytes the peer may send on all streams together before a session window update. */
+  readonly sessionWindow: number;
   /** Streams the peer may have open at once (0 from the source: it accepts none). */
   readonly maxStreams: number;
   /** Seconds the destination keeps a detached session for resume (0 from the source). */
@@ -164,13 +166,17 @@ export interface SessionParams {
 }
 
 /** Encoded size of SessionParams. */
-export const SESSION_PARAMS_LEN = 1 + 4 + 2 + 2;
+export const SESSION_PARAMS_LEN = 1 + 4 + 4 + 2 + 2;
 
-/** Encodes SessionParams: version u8 | initialWindow u32 | maxStreams u16 | graceSeconds u16. */
+/**
+ * Encodes SessionParams:
+ * version u8 | initialWindow u32 | sessionWindow u32 | maxStreams u16 | graceSeconds u16.
+ */
 export function encodeSessionParams(p: SessionParams): Uint8Array {
   return new Writer({ maxSize: SESSION_PARAMS_LEN, initialSize: SESSION_PARAMS_LEN })
     .u8(p.version, 'version')
     .u32(p.initialWindow, 'initialWindow')
+    .u32(p.sessionWindow, 'sessionWindow')
     .u16(p.maxStreams, 'maxStreams')
     .u16(p.graceSeconds, 'graceSeconds')
     .finish();
@@ -190,8 +196,9 @@ export function decodeSessionParams(bytes: Uint8Array): SessionParams {
     });
   }
   const initialWindow = r.u32('initialWindow');
+  const sessionWindow = r.u32('sessionWindow');
   const maxStreams = r.u16('maxStreams');
   const graceSeconds = r.u16('graceSeconds');
   r.end('params');
-  return { version, initialWindow, maxStreams, graceSeconds };
+  return { version, initialWindow, sessionWindow, maxStreams, graceSeconds };
 }

@@ -87,6 +87,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
   const engine: SessionEngine = new SessionEngine({
     role: 'client',
     initialWindow: tuning.initialWindow,
+    sessionWindow: tuning.sessionWindow,
     maxStreams: tuning.maxStreams,
     maxUnackedBytes: tuning.maxUnackedBytes,
     highWaterMark: tuning.highWaterMark,
@@ -182,6 +183,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       const init = initiateSession(options.destination, {
         version: SESSION_VERSION,
         initialWindow: tuning.initialWindow,
+        sessionWindow: tuning.sessionWindow,
         maxStreams: 0,
         graceSeconds: 0,
       });

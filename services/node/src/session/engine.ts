@@ -22,6 +22,7 @@ import {
   openRecord,
   RECORD_HEADER_LEN,
   RECORD_OVERHEAD,
+  SESSION_STREAM_ID,
   SessionError,
   type SessionErrorCode,
   type SessionKeys,
@@ -63,6 +64,8 @@ export interface EngineOptions {
   readonly role: SessionRole;
   /** This end's receive window per stream (bytes). */
   readonly initialWindow: number;
+  /** This end's receive window for all streams together (bytes). */
+  readonly sessionWindow: number;
   /** Streams this end accepts from the peer at once (destination) or opens (source). */
   readonly maxStreams: number;
   /** Cap on unacknowledged frame bytes (the retransmit buffer). */
@@ -128,6 +131,12 @@ export class SessionEngine implements StreamHost {
   /** A sealed payload the route refused (queue full): sent first on drain. */
   private outbox: Uint8Array | null = null;
 
+  // Session-level flow control: credit for all streams together.
+  private sendSessionCredit = 0;
+  private recvSessionCredit: number;
+  private sessionConsumed = 0;
+  private sessionWindowOwed = 0;
+
   private readonly streams = new Map<number, SessionStream>();
   private readonly dirty = new Set<SessionStream>();
   private pendingResets: { id: number; code: number }[] = [];
@@ -155,6 +164,7 @@ export class SessionEngine implements StreamHost {
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
+    this.recvSessionCredit = opts.sessionWindow;
   }
 
   /** True once end() ran. */
@@ -195,6 +205,7 @@ export class SessionEngine implements StreamHost {
     }
     this.keys = keys;
     this.peer = peer;
+    this.sendSessionCredit = peer.sessionWindow;
     for (const s of this.streams.values()) {
       s.sendCredit = Math.min(MAX_CREDIT, s.sendCredit + peer.initialWindow);
       if (s.hasWork) this.markDirty(s);
@@ -313,6 +324,17 @@ export class SessionEngine implements StreamHost {
     this.scheduleFlush();
   }
 
+  consumed(bytes: number): void {
+    this.sessionConsumed += bytes;
+    // Credit goes back in batches of half the window, as for streams.
+    if (this.sessionConsumed >= this.opts.sessionWindow / 2) {
+      this.recvSessionCredit += this.sessionConsumed;
+      this.sessionWindowOwed += this.sessionConsumed;
+      this.sessionConsumed = 0;
+      this.scheduleFlush();
+    }
+  }
+
   resetStream(stream: SessionStream, code: number): void {
     if (stream.detached) return;
     this.forget(stream);
@@ -365,8 +387,20 @@ export class SessionEngine implements StreamHost {
   private handleFrame(f: Frame): void {
     switch (f.type) {
       case 'data': {
+        if (f.data.length > this.recvSessionCredit) {
+          throw violation('SESSION_WINDOW_VIOLATION', 'peer exceeded the session window', {
+            window: this.recvSessionCredit,
+            got: f.data.length,
+          });
+        }
+        this.recvSessionCredit -= f.data.length;
         const s = this.streamFor(f.streamId);
-        if (s === null) return;
+        if (s === null) {
+          // In flight to a stream already gone: nobody will read it, so its
+          // session credit goes straight back.
+          this.consumed(f.data.length);
+          return;
+        }
         if (s.finReceived) {
           throw violation('SESSION_UNKNOWN_STREAM', 'data after FIN', { streamId: f.streamId });
         }
@@ -401,6 +435,14 @@ export class SessionEngine implements StreamHost {
         return;
       }
       case 'window': {
+        if (f.streamId === SESSION_STREAM_ID) {
+          if (this.sendSessionCredit + f.delta > MAX_CREDIT) {
+            throw violation('SESSION_WINDOW_OVERFLOW', 'session window beyond 2^32-1');
+          }
+          this.sendSessionCredit += f.delta;
+          this.scheduleFlush();
+          return;
+        }
         const s = this.streamFor(f.streamId);
         if (s === null) return;
         if (s.sendCredit + f.delta > MAX_CREDIT) {
@@ -607,6 +649,11 @@ export class SessionEngine implements StreamHost {
     const fits = (n: number) => w.length + n <= size;
     const put = (f: Frame) => encodeFrame(w, f);
 
+    if (this.sessionWindowOwed > 0 && fits(9)) {
+      const delta = Math.min(this.sessionWindowOwed, MAX_CREDIT);
+      put({ type: 'window', streamId: SESSION_STREAM_ID, delta });
+      this.sessionWindowOwed -= delta;
+    }
     while (this.pendingResets.length > 0 && fits(7)) {
       const r = this.pendingResets.shift()!;
       put({ type: 'rst', streamId: r.id, code: r.code });
@@ -654,13 +701,15 @@ export class SessionEngine implements StreamHost {
       s.needOpen = false;
       any = true;
     }
-    if (s.chunk !== null && s.sendCredit > 0) {
+    const credit = Math.min(s.sendCredit, this.sendSessionCredit);
+    if (s.chunk !== null && credit > 0) {
       const room = RECORD_HEADER_LEN + this.maxRecordBody - w.length - DATA_FRAME_OVERHEAD;
       const left = s.chunk.length - s.chunkOffset;
-      const want = Math.min(left, s.sendCredit, 0xffff);
+      const want = Math.min(left, credit, 0xffff);
       if (room >= want || room >= MIN_DATA_SPLIT) {
         const { data, done } = s.takeData(Math.min(want, room));
         encodeFrame(w, { type: 'data', streamId: s.id, data });
+        this.sendSessionCredit -= data.length;
         this.counters.bytesSent += data.length;
         if (done) callbacks.push(done);
         any = true;

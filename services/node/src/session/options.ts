@@ -8,11 +8,13 @@ import { SessionError } from '@skymesh/protocol/stream';
 export interface SessionTuning {
   /** Receive window per stream, bytes (what the peer may send before a window update). @default 262144 */
   initialWindow?: number;
+  /** Receive window for all streams of a session together, bytes. @default 1048576 */
+  sessionWindow?: number;
   /** Streams at once in one session. @default 256 */
   maxStreams?: number;
   /** Unacknowledged bytes kept for retransmission (per session); sending pauses beyond. @default 1048576 */
   maxUnackedBytes?: number;
-  /** highWaterMark of each stream's readable and writable side. @default 65536 */
+  /** highWaterMark of each stream's readable and writable side. @default 16384 */
   highWaterMark?: number;
   /** Delay before a bare ack; 0 acks on the next event-loop turn. @default 0 */
   ackDelayMs?: number;
@@ -24,9 +26,10 @@ export type ResolvedTuning = Required<SessionTuning>;
 
 const LIMITS: Record<keyof SessionTuning, [min: number, max: number, def: number]> = {
   initialWindow: [1024, 0x7fffffff, 256 * 1024],
+  sessionWindow: [16 * 1024, 0x7fffffff, 1024 * 1024],
   maxStreams: [1, 0xffff, 256],
   maxUnackedBytes: [16 * 1024, 0x7fffffff, 1024 * 1024],
-  highWaterMark: [1024, 0x7fffffff, 64 * 1024],
+  highWaterMark: [1024, 0x7fffffff, 16 * 1024],
   ackDelayMs: [0, 60_000, 0],
   handshakeTimeoutMs: [1, 600_000, 10_000],
 };

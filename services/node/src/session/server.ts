@@ -116,6 +116,7 @@ export function createSessionServer(options: SessionServerOptions): SessionServe
       response = respondToSession(staticKey, noise, {
         version: SESSION_VERSION,
         initialWindow: tuning.initialWindow,
+        sessionWindow: tuning.sessionWindow,
         maxStreams: tuning.maxStreams,
         graceSeconds: Math.min(0xffff, Math.ceil(graceMs / 1000)),
       });
@@ -133,6 +134,7 @@ export function createSessionServer(options: SessionServerOptions): SessionServe
       engine: new SessionEngine({
         role: 'server',
         initialWindow: tuning.initialWindow,
+        sessionWindow: tuning.sessionWindow,
         maxStreams: tuning.maxStreams,
         maxUnackedBytes: tuning.maxUnackedBytes,
         highWaterMark: tuning.highWaterMark,

@@ -13,6 +13,8 @@ import { SessionError, type StreamTarget, WireCode } from '@skymesh/protocol/str
 export interface StreamHost {
   /** The stream has something to send (data, FIN, RST, window update). */
   markDirty(stream: SessionStream): void;
+  /** Received bytes left the stream's queue (read, or dropped): session credit can go back. */
+  consumed(bytes: number): void;
   /** The app destroyed the stream before both sides finished: reset it. */
   resetStream(stream: SessionStream, code: number): void;
 }
@@ -129,7 +131,12 @@ export class SessionStream extends Duplex {
     this.chunk = null;
     this.writeCb = null;
     this.finalCb = null;
+    // Bytes nobody will read still hold session credit: give it back.
+    let unread = 0;
+    for (let i = this.inboundHead; i < this.inbound.length; i++) unread += this.inbound[i]!.length;
     this.inbound = [];
+    this.inboundHead = 0;
+    if (unread > 0) this.host.consumed(unread);
     cb(err);
   }
 
@@ -200,6 +207,7 @@ export class SessionStream extends Duplex {
       const data = this.inbound[this.inboundHead]!;
       this.inbound[this.inboundHead++] = EMPTY;
       this.consumed += data.length;
+      this.host.consumed(data.length);
       this.wantsData = this.push(data);
     }
     if (this.inboundHead === this.inbound.length && this.inboundHead > 0) {
