@@ -85,8 +85,3 @@ export function keystream(key: Uint8Array, nonce: Uint8Array, length: number): U
 export function streamXor(key: Uint8Array, nonce: Uint8Array, data: Uint8Array): Uint8Array {
   return chacha20poly1305Seal(key, nonce, data).subarray(0, data.length);
 }
-
-/** XORs `b` into `a` in place over `a`'s length (b at least as long). */
-export function xorInto(a: Uint8Array, b: Uint8Array): void {
-  for (let i = 0; i < a.length; i++) a[i]! ^= b[i]!;
-}
