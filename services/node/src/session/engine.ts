@@ -144,6 +144,7 @@ export class SessionEngine implements StreamHost {
   private closePending: number | null = null;
   private closeSeq = 0;
   private closeWaiter: (() => void) | null = null;
+  private closing: Promise<void> | null = null;
 
   private flushing = false;
   private flushAgain = false;
@@ -275,6 +276,7 @@ export class SessionEngine implements StreamHost {
    */
   close(timeoutMs: number): Promise<void> {
     if (this.state === 'ended') return Promise.resolve();
+    if (this.closing !== null) return this.closing;
     for (const s of [...this.streams.values()]) this.forget(s).fail(null);
     this.pendingResets = [];
     if (this.state !== 'attached') {
@@ -282,7 +284,7 @@ export class SessionEngine implements StreamHost {
       return Promise.resolve();
     }
     this.closePending = WireCode.NONE;
-    return new Promise<void>((resolve) => {
+    this.closing = new Promise<void>((resolve) => {
       const timer = setTimeout(() => finish(), timeoutMs);
       const finish = () => {
         clearTimeout(timer);
@@ -293,6 +295,7 @@ export class SessionEngine implements StreamHost {
       this.closeWaiter = finish;
       this.flush();
     });
+    return this.closing;
   }
 
   /**
