@@ -15,7 +15,7 @@
  * On the wire a call is JSON (see CallJson): 64-bit numbers as decimal
  * strings, bytes as lowercase hex, so every language can build one.
  */
-import { ed25519Sign, ed25519Verify, sha256, utf8 } from '@skymesh/crypto';
+import { ed25519Sign, ed25519Verify, fromUtf8, sha256, utf8 } from '@skymesh/crypto';
 import { ByteWriter, domainTag } from './_codec.js';
 import { hex, int, obj, toHex, u64 } from './_json.js';
 import { checkAmount, parseAmount } from './amount.js';
@@ -262,4 +262,22 @@ export function parseCall(json: unknown): SignedCall {
   }
   checkCall(call);
   return { ...call, signature };
+}
+
+/** Longest JSON call accepted from bytes (the service's message limit). */
+export const MAX_CALL_JSON_BYTES = 16 * 1024;
+
+/**
+ * Parses a call from UTF-8 JSON bytes (a WebSocket message, a file).
+ * @throws GatewayError GW_TOO_LARGE, GW_MALFORMED, or what parseCall throws.
+ */
+export function parseCallBytes(bytes: Uint8Array): SignedCall {
+  if (bytes.length > MAX_CALL_JSON_BYTES) throw new GatewayError('GW_TOO_LARGE', 'call too large');
+  let json: unknown;
+  try {
+    json = JSON.parse(fromUtf8(bytes));
+  } catch {
+    throw new GatewayError('GW_MALFORMED', 'call is not UTF-8 JSON');
+  }
+  return parseCall(json);
 }

@@ -3,7 +3,7 @@
  * client library, the verifiers and the gateway service (which returns the
  * code to callers as-is). The full list is documented in docs/drafts/gateway.md.
  */
-import { SkymeshError } from '@skymesh/crypto';
+import { ProtocolError } from '../errors.js';
 
 /** Every code a gateway call or a gateway verifier can fail with. */
 export type GatewayErrorCode =
@@ -38,8 +38,7 @@ export type GatewayErrorCode =
   | 'GW_PENDING_CALL';
 
 /** Thrown when a gateway call or a gateway artefact (receipt, proof) is rejected. */
-export class GatewayError extends SkymeshError {
-  declare readonly code: GatewayErrorCode;
+export class GatewayError extends ProtocolError<GatewayErrorCode> {
   constructor(code: GatewayErrorCode, message: string, details?: Record<string, unknown>) {
     super(code, message, details);
   }
