@@ -476,9 +476,9 @@ function* ordered(n: number, f: number[], random: (() => number) | null): Genera
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = 0; i < n; i++) {
     const j = i + Math.floor(random() * (n - i));
-    const t = order[i]!;
-    order[i] = order[j]!;
-    order[j] = t;
+    const t = order[j]!;
+    order[j] = order[i]!;
+    order[i] = t;
     yield t;
   }
 }
