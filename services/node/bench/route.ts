@@ -14,7 +14,15 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { chacha20poly1305Open, chacha20poly1305Seal, Identity, ready } from '@skymesh/crypto';
+import {
+  backend,
+  type CryptoBackend,
+  chacha20poly1305Open,
+  chacha20poly1305Seal,
+  Identity,
+  ready,
+  useBackend,
+} from '@skymesh/crypto';
 import {
   addBackwardLayer,
   CELL_BODY_SIZE,
@@ -42,6 +50,8 @@ export interface RouteBenchResult {
   throughput_4hop_MBps: number;
   relay_idle_route_bytes: number;
   per_cell_us: Record<string, number>;
+  /** The same layer operations with every ChaCha20-Poly1305 call on OpenSSL. */
+  per_cell_us_openssl: Record<string, number>;
   aead_2k_us: {
     openssl_seal: number;
     sodium_seal: number;
@@ -203,6 +213,35 @@ function benchAead(): RouteBenchResult['aead_2k_us'] {
   };
 }
 
+/** The active backend with ChaCha20-Poly1305 always on OpenSSL (no libsodium below 2 KiB). */
+function opensslAeadBackend(base: CryptoBackend): CryptoBackend {
+  return {
+    ...base,
+    chacha20poly1305Seal: (key, nonce, pt, ad) => {
+      const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+      if (ad && ad.length > 0) c.setAAD(ad, { plaintextLength: pt.length });
+      const out = new Uint8Array(pt.length + 16);
+      out.set(c.update(pt), 0);
+      c.final();
+      out.set(c.getAuthTag(), pt.length);
+      return out;
+    },
+    chacha20poly1305Open: (key, nonce, sealed, ad) => {
+      const n = sealed.length - 16;
+      const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+      d.setAuthTag(sealed.subarray(n));
+      if (ad && ad.length > 0) d.setAAD(ad, { plaintextLength: n });
+      const out = new Uint8Array(d.update(sealed.subarray(0, n)));
+      try {
+        d.final();
+      } catch {
+        return null;
+      }
+      return out;
+    },
+  };
+}
+
 /** One layer's cost at other cell sizes: the lower of OpenSSL and libsodium per size. */
 function benchCellSizes(): RouteBenchResult['layer_by_cell_size'] {
   const out: RouteBenchResult['layer_by_cell_size'] = {};
@@ -223,6 +262,15 @@ function benchCellSizes(): RouteBenchResult['layer_by_cell_size'] {
   return out;
 }
 
+function withBackend<T>(b: CryptoBackend, fn: () => T): T {
+  const prev = useBackend(b);
+  try {
+    return fn();
+  } finally {
+    useBackend(prev);
+  }
+}
+
 /** Runs every measurement and returns the numbers. */
 export async function runRouteBench(): Promise<RouteBenchResult> {
   await ready();
@@ -237,6 +285,7 @@ export async function runRouteBench(): Promise<RouteBenchResult> {
     throughput_4hop_MBps: t4,
     relay_idle_route_bytes: idle,
     per_cell_us: benchCells(),
+    per_cell_us_openssl: withBackend(opensslAeadBackend(backend()), benchCells),
     aead_2k_us: benchAead(),
     layer_by_cell_size: benchCellSizes(),
   };
