@@ -8,7 +8,8 @@
  *
  * Env: BENCH_DATABASE_URL (admin URL; a fresh database is made and dropped),
  * BENCH_TRANSFERS (default 20000), BENCH_CLIENTS (50), BENCH_ACCOUNTS (10000),
- * BENCH_INFLIGHT (calls each client keeps in flight, default 20).
+ * BENCH_INFLIGHT (calls each client keeps in flight, default 20), BENCH_BATCH (group-commit
+ * batch size, default 256).
  */
 import { ed25519PublicKey, randomBytes, toHex } from '@skymesh/crypto';
 import { receiptHash, type SignedCall, signCall, ZERO_HASH } from '@skymesh/protocol/gateway';
@@ -25,6 +26,7 @@ const TRANSFERS = env('BENCH_TRANSFERS', 20_000);
 const CLIENTS = env('BENCH_CLIENTS', 50);
 const ACCOUNTS = env('BENCH_ACCOUNTS', 10_000);
 const INFLIGHT = env('BENCH_INFLIGHT', 20);
+const BATCH = env('BENCH_BATCH', 256);
 const HOT = 10;
 const FUND = 1_000_000_000n;
 
@@ -44,7 +46,7 @@ const database = await openDatabase({ url: url.toString(), poolSize: 4 });
 const db = database.db;
 try {
   const gatewaySeed = randomBytes(32);
-  const ledger = await Ledger.open({ db, gatewaySeed, chain: new DevChain(), batchMax: 1024 });
+  const ledger = await Ledger.open({ db, gatewaySeed, chain: new DevChain(), batchMax: BATCH });
   const gk = ledger.gatewayKey;
 
   // Accounts are opened through the ledger (signed create calls)…
@@ -137,6 +139,7 @@ try {
       accounts: ACCOUNTS,
       transfers: latencies.length,
       inflight_per_client: INFLIGHT,
+      batch_max: BATCH,
       batches: ledger.stats.batches - batches0,
       conservation_ok: cons.ok,
       log_size: ledger.logSize,

@@ -83,6 +83,8 @@ export interface LedgerOptions {
 interface Item {
   call: SignedCall;
   hash: Uint8Array;
+  /** The key the signature was verified with. */
+  key: Uint8Array;
   resolve: (r: CallResult) => void;
   reject: (e: unknown) => void;
 }
@@ -193,7 +195,7 @@ export class Ledger {
     }
     const hash = callHash(this.gatewayKey, call);
     const result = new Promise<CallResult>((resolve, reject) => {
-      this.queue.push({ call, hash, resolve, reject });
+      this.queue.push({ call, hash, key, resolve, reject });
     });
     this.pump();
     return result;
@@ -397,8 +399,8 @@ export class Ledger {
     if (!equalBytes(call.previous, a.previous)) {
       throw new GatewayError('GW_BAD_PREVIOUS', 'previous receipt hash does not match');
     }
-    // Signatures were checked against the key as cached; make sure it is this row's key.
-    if (!a.isNew && a.publicKey && !verifyCallSignature(a.publicKey, this.gatewayKey, call)) {
+    // The signature was checked on arrival against the cached key; it must be this row's key.
+    if (!a.publicKey || !equalBytes(a.publicKey, item.key)) {
       throw new GatewayError('GW_BAD_SIGNATURE', 'call is not signed by the account key');
     }
 
