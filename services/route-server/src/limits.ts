@@ -38,6 +38,7 @@ const MAX_BUCKETS = 100_000;
  * harness) is its own prefix.
  */
 export function sourceKeys(ip: string): { ip: string; prefix: string } {
+  if (typeof ip !== 'string' || ip.length === 0) return { ip: '?', prefix: '?' };
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   const text = mapped ? mapped[1]! : ip.toLowerCase();
   const bytes = parseIP(text);
