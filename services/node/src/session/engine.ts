@@ -87,6 +87,9 @@ type EngineState = 'new' | 'attached' | 'detached' | 'ended';
 const BLANK_HEADER = new Uint8Array(RECORD_HEADER_LEN);
 const MAX_CREDIT = 0xffffffff;
 const MAX_STREAM_ID = 0xffffffff;
+// Sequenced records received that make a bare ack go out without waiting
+// for ackDelayMs.
+const ACK_EVERY_RECORDS = 32;
 // Records kept for retransmission at most, whatever their size (tiny
 // control-only records would otherwise be bounded by bytes alone).
 const MAX_UNACKED_RECORDS = 4096;
@@ -128,6 +131,9 @@ export class SessionEngine implements StreamHost {
   recvSeq = 0;
   private ackDue = false;
   private ackTimer: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  private ackTimerUrgent = false;
+  /** Sequenced records received since we last sent an ack. */
+  private unackedIn = 0;
   /** A sealed payload the route refused (queue full): sent first on drain. */
   private outbox: Uint8Array | null = null;
 
@@ -308,8 +314,7 @@ export class SessionEngine implements StreamHost {
     const ch = this.channel;
     this.dropChannel();
     if (ch !== null) ch.close(err?.code ?? 'closed');
-    if (this.ackTimer !== null) clearAck(this.ackTimer);
-    this.ackTimer = null;
+    this.cancelAck();
     for (const s of [...this.streams.values()]) this.forget(s).fail(err);
     this.dirty.clear();
     this.retx = [];
@@ -549,14 +554,35 @@ export class SessionEngine implements StreamHost {
     this.scheduleFlush();
   }
 
+  private cancelAck(): void {
+    const t = this.ackTimer;
+    if (t === null) return;
+    // Each kind with its own function: clearImmediate on a Timeout (or the
+    // reverse) would unlink it from the wrong list and corrupt Node's queues.
+    if (this.ackTimerUrgent) clearImmediate(t as NodeJS.Immediate);
+    else clearTimeout(t as NodeJS.Timeout);
+    this.ackTimer = null;
+  }
+
+  /**
+   * Arranges a bare ack unless a record carries one first: after ackDelayMs
+   * (so a reply can carry it, saving a cell), or on the next turn once
+   * ACK_EVERY_RECORDS are waiting (so the peer's retransmit buffer keeps
+   * moving during bulk transfers).
+   */
   private scheduleAck(): void {
-    if (this.ackTimer !== null) return;
+    this.unackedIn++;
+    const urgent = this.opts.ackDelayMs === 0 || this.unackedIn >= ACK_EVERY_RECORDS;
+    if (this.ackTimer !== null) {
+      if (!urgent || this.ackTimerUrgent) return;
+      this.cancelAck();
+    }
     const run = () => {
       this.ackTimer = null;
       if (this.ackDue) this.flush();
     };
-    this.ackTimer =
-      this.opts.ackDelayMs > 0 ? setTimeout(run, this.opts.ackDelayMs) : setImmediate(run);
+    this.ackTimerUrgent = urgent;
+    this.ackTimer = urgent ? setImmediate(run) : setTimeout(run, this.opts.ackDelayMs);
   }
 
   // --- sending ---
@@ -633,6 +659,7 @@ export class SessionEngine implements StreamHost {
     const sealed = sealRecord(this.ciphers!.send, record);
     const payload = encodeRouteMessage({ type: 'record', sealed });
     this.ackDue = false;
+    this.unackedIn = 0;
     this.counters.recordsSent++;
     if (!ch.send(payload)) this.outbox = payload;
   }
@@ -751,10 +778,4 @@ function runApp(fn: () => void): void {
       throw err;
     });
   }
-}
-
-function clearAck(t: NodeJS.Immediate | NodeJS.Timeout): void {
-  // Either kind of handle: clearTimeout ignores an Immediate and vice versa.
-  clearImmediate(t as NodeJS.Immediate);
-  clearTimeout(t as NodeJS.Timeout);
 }

@@ -16,7 +16,11 @@ export interface SessionTuning {
   maxUnackedBytes?: number;
   /** highWaterMark of each stream's readable and writable side. @default 16384 */
   highWaterMark?: number;
-  /** Delay before a bare ack; 0 acks on the next event-loop turn. @default 0 */
+  /**
+   * Longest wait before a bare ack when no record carries one (a reply
+   * usually does, saving a cell); 32 records waiting, or 0 here, ack on the
+   * next event-loop turn. @default 10
+   */
   ackDelayMs?: number;
   /** Time a fresh route has to answer (handshake, resume). @default 10000 */
   handshakeTimeoutMs?: number;
@@ -30,7 +34,7 @@ const LIMITS: Record<keyof SessionTuning, [min: number, max: number, def: number
   maxStreams: [1, 0xffff, 256],
   maxUnackedBytes: [16 * 1024, 0x7fffffff, 1024 * 1024],
   highWaterMark: [1024, 0x7fffffff, 16 * 1024],
-  ackDelayMs: [0, 60_000, 0],
+  ackDelayMs: [0, 60_000, 10],
   handshakeTimeoutMs: [1, 600_000, 10_000],
 };
 
