@@ -72,12 +72,13 @@ export interface Harness {
   service: DirectoryService;
   app: FastifyInstance;
   clock: { ms: number };
+  mirror: Mirror | undefined;
 }
 
 /** A service at T0 (move `clock.ms` to move time) and its app, not listening. */
 export async function harness(
   opts: Partial<DirectoryServiceOptions> = {},
-  mirror?: Mirror,
+  makeMirror?: (service: DirectoryService) => Mirror,
 ): Promise<Harness> {
   const clock = { ms: T0 * 1000 };
   const service = new DirectoryService({
@@ -88,8 +89,9 @@ export async function harness(
     clock: () => clock.ms,
     ...opts,
   });
+  const mirror = makeMirror?.(service);
   const app = await buildApp({ service, mirror, expireIntervalMs: 0 });
-  return { service, app, clock };
+  return { service, app, clock, mirror };
 }
 
 /** POSTs raw bytes. */
@@ -131,3 +133,7 @@ export async function populate(
     if (r.statusCode !== 200) throw new Error(`report ${i}: ${r.body}`);
   }
 }
+
+/** The error code of an API answer. */
+export const codeOf = (r: { body: string }): string | undefined =>
+  (JSON.parse(r.body) as { error?: { code: string } }).error?.code;

@@ -21,15 +21,13 @@ import {
   postBytes,
   reportBytes,
   T0,
+  codeOf,
 } from './_harness.js';
 
 let h: Harness;
 afterEach(async () => {
   await h?.app.close();
 });
-
-const codeOf = (r: { body: string }) =>
-  (JSON.parse(r.body) as { error?: { code: string } }).error?.code;
 
 describe('descriptors', () => {
   it('accepts a signed descriptor as bytes or JSON, and an identical one again as unchanged', async () => {

@@ -1,0 +1,131 @@
+/**
+ * Mirrors: a read-only route server following an upstream over real HTTP on
+ * 127.0.0.1, checking every signature itself; tampered, foreign, forged and
+ * rolled-back answers are refused.
+ */
+import { ed25519PublicKey } from '@skymesh/crypto';
+import { decodeDescriptor } from '@skymesh/protocol';
+import { DirectoryState, encodeSnapshot, syntheticSeed } from '@skymesh/protocol/directory';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Mirror } from '../src/mirror.js';
+import {
+  descriptorBytes,
+  type Harness,
+  harness,
+  node,
+  populate,
+  postBytes,
+  reportBytes,
+} from './_harness.js';
+
+const open: Harness[] = [];
+afterEach(async () => {
+  for (const x of open.splice(0)) await x.app.close();
+});
+
+async function upstream(): Promise<{ h: Harness; url: string }> {
+  const h = await harness();
+  open.push(h);
+  const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
+  return { h, url };
+}
+
+async function mirrorOf(url: string, key: Uint8Array, fetchFn?: typeof fetch) {
+  const m = await harness(
+    { readOnly: true },
+    (service) => new Mirror(service, { upstreamUrl: url, upstreamKey: key, fetch: fetchFn }),
+  );
+  open.push(m);
+  return { m, mirror: m.mirror! };
+}
+
+const linkSet = (s: DirectoryState) =>
+  [...s.links()].map((l) => `${l.a}${l.b}:${l.rttMicros}`).sort();
+const nodeSet = (s: DirectoryState) => [...s.nodes()].map((n) => n.key).sort();
+
+// A fetch that returns the given bytes for /v1/snapshot and 410 for diffs.
+const serving = (bytes: Uint8Array): typeof fetch =>
+  (async (u: string | URL) =>
+    String(u).includes('/v1/snapshot')
+      ? new Response(bytes, { status: 200 })
+      : new Response('{}', { status: 410 })) as typeof fetch;
+
+describe('mirror', () => {
+  it('syncs a snapshot then diffs, ends equal to the upstream, and stays read-only', async () => {
+    const up = await upstream();
+    await populate(
+      up.h.app,
+      [1, 2, 3],
+      [
+        [1, 2, 100],
+        [2, 3, 200],
+      ],
+    );
+    const { m, mirror } = await mirrorOf(up.url, up.h.service.publicKey);
+    const before = await m.app.inject({ url: '/v1/snapshot' });
+    expect([before.statusCode, before.json().error.code]).toEqual([503, 'RS_UNAVAILABLE']);
+    expect(await mirror.syncOnce()).toEqual({
+      kind: 'snapshot',
+      version: up.h.service.state.version,
+    });
+    await populate(up.h.app, [4], []);
+    await postBytes(up.h.app, '/v1/link-reports', reportBytes(3, 2, [[4, 7]]));
+    await postBytes(up.h.app, '/v1/link-reports', reportBytes(4, 2, [[3, 7]]));
+    expect(await mirror.syncOnce()).toEqual({ kind: 'diff', version: up.h.service.state.version });
+    expect(await mirror.syncOnce()).toEqual({ kind: 'none', version: up.h.service.state.version });
+    expect(nodeSet(m.service.state)).toEqual(nodeSet(up.h.service.state));
+    expect(linkSet(m.service.state)).toEqual(linkSet(up.h.service.state));
+    const pub = await postBytes(m.app, '/v1/descriptors', descriptorBytes(9));
+    expect([pub.statusCode, pub.json().error.code]).toEqual([405, 'RS_READ_ONLY']);
+    const route = await m.app.inject({
+      method: 'POST',
+      url: '/v1/routes',
+      payload: { destination: { address: node(4).address }, minHops: 2, maxHops: 2 },
+    });
+    expect(route.statusCode).toBe(200);
+  });
+
+  it('refuses a tampered snapshot, one signed by another key, and a forged descriptor', async () => {
+    const up = await upstream();
+    await populate(up.h.app, [1, 2], [[1, 2, 100]]);
+    const good = new Uint8Array((await up.h.app.inject({ url: '/v1/snapshot' })).rawPayload);
+    const key = up.h.service.publicKey;
+    const tampered = good.slice();
+    tampered[80]! ^= 1;
+    const t = await mirrorOf(up.url, key, serving(tampered));
+    await expect(t.mirror.syncOnce()).rejects.toMatchObject({
+      code: expect.stringMatching(/^(DIRECTORY_BAD_SIGNATURE|DECODE_|DESCRIPTOR_)/),
+    });
+    expect(t.mirror.ready).toBe(false);
+    expect(t.m.service.state.nodeCount).toBe(0);
+    const other = await mirrorOf(up.url, ed25519PublicKey(syntheticSeed(5, 5)));
+    await expect(other.mirror.syncOnce()).rejects.toMatchObject({ code: 'DIRECTORY_WRONG_SERVER' });
+    // An upstream that signs a descriptor the node never signed.
+    const evil = syntheticSeed(6, 6);
+    const s = new DirectoryState();
+    const d = decodeDescriptor(descriptorBytes(1));
+    s.putNode({ ...d, pricePerMiB: 999n });
+    s.commit();
+    const forged = await mirrorOf(up.url, ed25519PublicKey(evil), serving(encodeSnapshot(s, evil)));
+    await expect(forged.mirror.syncOnce()).rejects.toMatchObject({
+      code: 'DIRECTORY_BAD_DESCRIPTOR',
+    });
+    expect(forged.mirror.failures).toBe(1);
+  });
+
+  it('refuses a snapshot older than the copy held', async () => {
+    const up = await upstream();
+    await populate(up.h.app, [1, 2], [[1, 2, 100]]);
+    const old = new Uint8Array((await up.h.app.inject({ url: '/v1/snapshot' })).rawPayload);
+    const { m, mirror } = await mirrorOf(up.url, up.h.service.publicKey);
+    await populate(up.h.app, [3], []);
+    await mirror.syncOnce();
+    const replay = new Mirror(m.service, {
+      upstreamUrl: up.url,
+      upstreamKey: up.h.service.publicKey,
+      fetch: serving(old),
+    });
+    await expect(replay.syncOnce()).rejects.toMatchObject({ code: 'DIRECTORY_ROLLBACK' });
+    expect(m.service.state.nodeCount).toBe(3);
+  });
+});
