@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+
+const realClearImmediate = globalThis.clearImmediate;
+const realClearTimeout = globalThis.clearTimeout;
 import {
   createTestSessions,
   patternBytes,
@@ -248,5 +251,43 @@ describe('session streams', () => {
     const got = readAll(atServer.find((s) => s.target.port === 3)!);
     third.end();
     expect((await got).equals(patternBytes(40 * 1024, 1))).toBe(true);
+  });
+
+  it('cancels ack timers with the clear function of their own kind', async () => {
+    // clearImmediate on a Timeout (or the reverse) unlinks it from the wrong
+    // list and corrupts Node's timer bookkeeping: immediates stall.
+    const wrong: string[] = [];
+    const ci = vi.spyOn(globalThis, 'clearImmediate').mockImplementation((h) => {
+      if (h && (h as object).constructor.name !== 'Immediate')
+        wrong.push('clearImmediate(Timeout)');
+      return realClearImmediate(h);
+    });
+    const ct = vi.spyOn(globalThis, 'clearTimeout').mockImplementation((h) => {
+      if (h && typeof h === 'object' && h.constructor.name === 'Immediate') {
+        wrong.push('clearTimeout(Immediate)');
+      }
+      return realClearTimeout(h);
+    });
+    try {
+      const t = createTestSessions({ server: { ackDelayMs: 1000 } });
+      t.onStream((s) => s.resume());
+      const client = t.connect();
+      const s = client.openStream({ name: 'a', port: 1 });
+      s.write('one record');
+      await waitFor(() => t.server.stats().sessions === 1, 'session');
+      await tick();
+      // Urgent acks replace the pending delayed one, then the session ends
+      // with one pending.
+      for (let i = 0; i < 40; i++) s.write(patternBytes(1800, i));
+      await tick();
+      s.write('one more');
+      await tick();
+      await client.close();
+      await waitFor(() => t.server.stats().sessions === 0, 'the destination to end it');
+    } finally {
+      ci.mockRestore();
+      ct.mockRestore();
+    }
+    expect(wrong).toEqual([]);
   });
 });
