@@ -192,8 +192,6 @@ export function createSessionServer(options: SessionServerOptions): SessionServe
     }
     const keys = entry.engine.sessionKeys!;
     entry.epoch = msg.epoch;
-    if (entry.grace !== null) clearTimeout(entry.grace);
-    entry.grace = null;
     const ok = encodeRouteMessage({
       type: 'resume-ok',
       epoch: msg.epoch,
@@ -201,9 +199,12 @@ export function createSessionServer(options: SessionServerOptions): SessionServe
       mac: resumeMac(keys, 'resume-ok', msg.epoch, entry.engine.recvSeq),
     });
     if (!sendFirst(ch, ok)) {
+      // The session stays as it was (its grace timer, if detached, still runs).
       ch.close('route refused RESUME_OK');
       return;
     }
+    if (entry.grace !== null) clearTimeout(entry.grace);
+    entry.grace = null;
     counters.resumes++;
     entry.engine.attach(ch, msg.epoch, msg.ack);
   }
