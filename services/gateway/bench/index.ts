@@ -11,6 +11,7 @@
  * BENCH_INFLIGHT (calls each client keeps in flight, default 20), BENCH_BATCH (group-commit
  * batch size, default 256).
  */
+import { loadavg } from 'node:os';
 import { ed25519PublicKey, randomBytes, toHex } from '@skymesh/crypto';
 import { receiptHash, type SignedCall, signCall, ZERO_HASH } from '@skymesh/protocol/gateway';
 import { sql } from 'drizzle-orm';
@@ -122,9 +123,11 @@ try {
     await Promise.all(Array.from({ length: Math.min(INFLIGHT, mine.length) }, lane));
   };
   const batches0 = ledger.stats.batches;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c)));
   const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   latencies.sort((a, b) => a - b);
   const q = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
@@ -141,6 +144,9 @@ try {
       inflight_per_client: INFLIGHT,
       batch_max: BATCH,
       batches: ledger.stats.batches - batches0,
+      // CPU this process spent per transfer (clients' signing included; Postgres excluded).
+      cpu_us_per_transfer: Math.round((cpu.user + cpu.system) / latencies.length),
+      load_average_1m: Number(loadavg()[0]!.toFixed(2)),
       conservation_ok: cons.ok,
       log_size: ledger.logSize,
     }),

@@ -469,7 +469,14 @@ export class Ledger {
         break;
       }
       case 'deposit_address': {
-        const address = await this.chain.newDepositAddress(call.account);
+        let address: string;
+        try {
+          address = await this.chain.newDepositAddress(call.account);
+        } catch (e) {
+          // Only this call fails; the rest of the batch goes on.
+          this.log?.warn({ err: String(e) }, 'no deposit address from the chain');
+          throw new GatewayError('GW_UNAVAILABLE', 'the chain is unavailable; retry later');
+        }
         ctx.addresses.push({ address, account: a.id });
         result = addressResult(address);
         break;

@@ -75,16 +75,21 @@ export class SkycoinChain implements ChainAdapter {
         payload = JSON.stringify(body?.json ?? {});
       }
     }
-    let res: Response;
-    try {
-      res = await this.f(`${this.base}${path}`, {
-        method,
-        headers,
-        ...(payload === undefined ? {} : { body: payload }),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (e) {
-      throw new ChainError(`skycoin node unreachable: ${String(e)}`, false);
+    let res: Response | undefined;
+    // One retry on a network failure (a kept-alive socket the node just closed).
+    // Every request here is safe to repeat: reads, a new address, building an
+    // unsent transaction, and injecting the same bytes again.
+    for (let attempt = 0; !res; attempt++) {
+      try {
+        res = await this.f(`${this.base}${path}`, {
+          method,
+          headers,
+          ...(payload === undefined ? {} : { body: payload }),
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+      } catch (e) {
+        if (attempt >= 1) throw new ChainError(`skycoin node unreachable: ${String(e)}`, false);
+      }
     }
     const text = await res.text();
     if (res.status === 403 && /csrf/i.test(text) && retryCsrf) {
