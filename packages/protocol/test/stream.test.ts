@@ -23,7 +23,7 @@ import {
   sealRecord,
   verifyResumeMac,
 } from '../src/stream/index.js';
-import { runs } from './_fuzz.js';
+import { runs, thrown } from './_fuzz.js';
 
 const params: SessionParams = {
   version: SESSION_VERSION,
@@ -33,14 +33,7 @@ const params: SessionParams = {
   graceSeconds: 30,
 };
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown) => (thrown(fn) as { code?: string } | undefined)?.code;
 
 function handshake(server = Identity.generate()) {
   const init = initiateSession(server.publicKey, { ...params, maxStreams: 0, graceSeconds: 0 });
