@@ -324,10 +324,13 @@ export class Ledger {
     const withdrawalRows: { id: bigint; account: bigint; amount: bigint; address: string }[] = [];
     const addressRows: { address: string; account: bigint }[] = [];
     const time = this.now();
+    // Calls applied earlier in this batch, by "account:sequence": their rows are not written yet.
+    const applied = new Map<string, Produced>();
 
     for (const item of batch) {
       try {
         const out = await this.applyOne(db, item, acc, {
+          applied,
           logIndex: BigInt(this.tree.size + receiptRows.length),
           time,
           entries: entryRows,
@@ -345,7 +348,9 @@ export class Ledger {
             leafHash: out.leaf,
           });
         }
-        produced.push({ item, result: out.result, ...(out.leaf ? { leaf: out.leaf } : {}) });
+        const p: Produced = { item, result: out.result, ...(out.leaf ? { leaf: out.leaf } : {}) };
+        produced.push(p);
+        if (out.leaf) applied.set(`${item.call.account}:${item.call.sequence}`, p);
       } catch (e) {
         if (!(e instanceof GatewayError)) throw e;
         rejected.push([item, e]);
@@ -361,6 +366,7 @@ export class Ledger {
     item: Item,
     acc: Map<bigint, AccountRow>,
     ctx: {
+      applied: Map<string, Produced>;
       logIndex: bigint;
       time: bigint;
       entries: { debit: bigint; credit: bigint; amount: bigint; kind: string; ref: string }[];
@@ -387,7 +393,7 @@ export class Ledger {
       };
     }
     if (a?.kind !== 0) throw new GatewayError('GW_UNKNOWN_ACCOUNT', 'no such account');
-    if (call.sequence < a.nextSequence) return { result: await this.replay(db, item) };
+    if (call.sequence < a.nextSequence) return { result: await this.replay(db, item, ctx.applied) };
     if (call.type === 'create_account' && !a.isNew) {
       throw new GatewayError('GW_ACCOUNT_EXISTS', 'account id already taken');
     }
@@ -523,7 +529,12 @@ export class Ledger {
   }
 
   /** The stored receipt for an already-used sequence, if the call is the same. */
-  private async replay(db: Db, item: Item): Promise<CallResult> {
+  private async replay(db: Db, item: Item, applied: Map<string, Produced>): Promise<CallResult> {
+    const same = applied.get(`${item.call.account}:${item.call.sequence}`);
+    if (same) {
+      if (equalBytes(same.item.hash, item.hash)) return same.result;
+      throw new GatewayError('GW_SEQUENCE_REUSED', 'another call already used this sequence');
+    }
     const r = await rows<{ call_hash: unknown; receipt: unknown }>(
       db,
       sql`SELECT call_hash, receipt FROM receipts

@@ -143,4 +143,23 @@ describe('concurrency', () => {
     expect(after.ok).toBe(true);
     expect(after.pendingWithdrawals - before.pendingWithdrawals).toBe(60n * COIN);
   });
+
+  it('the same call sent 20 times at once: one transfer, 20 identical receipts', async () => {
+    const [a, b] = await funded(2, COIN);
+    const t = injectTransport(gw.app);
+    const call = callToJson(
+      signCall(seedOf(a!), gw.ledger.gatewayKey, {
+        type: 'transfer',
+        account: a!.account,
+        sequence: a!.nextSequence,
+        previous: receiptHash(a!.links.at(-1)!.receipt),
+        to: b!.account,
+        amount: 1234n,
+      }),
+    );
+    const answers = await Promise.all(Array.from({ length: 20 }, () => t.call(call)));
+    for (const r of answers) expect(r.receipt).toEqual(answers[0]!.receipt);
+    expect(await b!.fetchBalance()).toBe(COIN + 1234n);
+    expect((await conservation(gw.database.db)).ok).toBe(true);
+  });
 });
