@@ -11,6 +11,7 @@ import {
   verifyAccountChain,
 } from '@skymesh/protocol/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scanDeposits } from '../src/deposits.js';
 import type { Gateway } from '../src/gateway.js';
 import { conservation } from '../src/postings.js';
 import {
@@ -96,6 +97,22 @@ describe.each(['postgres', 'pglite'] as const)('gateway API on %s', (driver) => 
     await gw.ledger.checkpoint();
     const cp2 = await alice.audit();
     expect(cp2.size).toBe(cp1.size + 1n);
+  });
+
+  it('deposits are credited only with enough confirmations, and once', async () => {
+    const a = await openAccount(gw);
+    const address = await a.depositAddress();
+    gw.devChain!.faucet(address, 3n * COIN);
+    const scan = (minConfirmations: number) =>
+      scanDeposits({ db: gw.database.db, chain: gw.chain, minConfirmations });
+    expect(await scan(1)).toBe(0); // unconfirmed
+    gw.devChain!.mine();
+    expect(await scan(2)).toBe(0); // one confirmation, two wanted
+    gw.devChain!.mine();
+    expect(await scan(2)).toBe(1);
+    expect(await scan(2)).toBe(0);
+    expect(await a.fetchBalance()).toBe(3n * COIN);
+    await state();
   });
 
   it('same call twice → same receipt; another call on a used sequence → GW_SEQUENCE_REUSED', async () => {
