@@ -255,4 +255,50 @@ describe('session failover', () => {
     expect(t.routes[0]!.b.status).toBe('closed');
     expect(t.server.stats().resumes).toBe(1);
   });
+
+  it('closes a route whose destination never answers RESUME, and tries another', async () => {
+    const t = createTestSessions();
+    t.onStream((s) => s.pipe(s));
+    let opened = 0;
+    const client = t.connect({
+      handshakeTimeoutMs: 50,
+      openRoute: async () => {
+        opened++;
+        const pair = createMemoryRoutePair();
+        t.routes.push(pair);
+        // Route 2 leads nowhere: nobody reads its far end.
+        if (opened !== 2) t.server.acceptRoute(pair.b);
+        return pair.a;
+      },
+    });
+    const s = client.openStream({ name: 'echo', port: 7 });
+    const back = readAll(s);
+    s.write('before ');
+    await client.ready;
+    t.killRoute();
+    await waitFor(() => opened === 3 && client.state === 'open', 'resume on route 3');
+    expect(t.routes[1]!.a.status).toBe('closed');
+    s.end('after');
+    expect((await back).toString()).toBe('before after');
+  });
+
+  it('ends with SESSION_ROUTE_FAILED after maxRouteAttempts unanswered resumes', async () => {
+    const t = createTestSessions();
+    let opened = 0;
+    const client = t.connect({
+      handshakeTimeoutMs: 20,
+      maxRouteAttempts: 3,
+      openRoute: async () => {
+        opened++;
+        const pair = createMemoryRoutePair();
+        t.routes.push(pair);
+        if (opened === 1) t.server.acceptRoute(pair.b);
+        return pair.a;
+      },
+    });
+    await client.ready;
+    t.killRoute();
+    expect((await client.closed)?.code).toBe('SESSION_ROUTE_FAILED');
+    expect(opened).toBe(4);
+  });
 });

@@ -3,9 +3,9 @@
  * is given), runs the Noise NK handshake to the destination's address key,
  * then carries streams. When the route dies it builds another and resumes:
  * RESUME names the session, takes a newer epoch and proves knowledge of the
- * session's resume key; the destination's RESUME_OK proves the same back;
- * both then resend what the other has not acknowledged. Applications see
- * nothing but a pause.
+ * session's resume key, and the source resends what the destination has not
+ * acknowledged right behind it; the destination's RESUME_OK proves the same
+ * back and says what it already had. Applications see nothing but a pause.
  */
 import {
   checkStreamTarget,
@@ -98,13 +98,17 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     onEnd: (err) => resolveClosed(err),
   });
 
-  /** Runs `attempt` on fresh routes until it succeeds, fails for good, or attempts run out. */
+  /**
+   * Runs `attempt` on fresh routes until it succeeds, fails for good, or
+   * `attempts` run out (or, after the first, `deadline` passes).
+   */
   async function withRoutes(
     attempt: (ch: RouteChannel) => Promise<void>,
     deadline: number,
+    attempts = maxAttempts,
   ): Promise<void> {
     let last: SessionError = new SessionError('SESSION_ROUTE_FAILED', 'no route could be built');
-    for (let i = 1; i <= maxAttempts && !engine.ended && (i === 1 || Date.now() <= deadline); i++) {
+    for (let i = 1; i <= attempts && !engine.ended && (i === 1 || Date.now() <= deadline); i++) {
       if (i > 1) await delay(retryDelayMs * (i - 1));
       let ch: RouteChannel;
       try {
@@ -198,33 +202,61 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     if (engine.ended) throw closedEarly();
   }
 
+  // Failover state: resume attempts since the destination last confirmed
+  // one with RESUME_OK, and when the session lost its confirmed route.
+  let unconfirmed = 0;
+  let detachedSince: number | null = null;
+
+  /**
+   * Moves the session to a new route: sends RESUME and, without waiting for
+   * RESUME_OK, resends everything unacknowledged under the new epoch's keys
+   * (the destination reads RESUME first, then the records). RESUME_OK, when
+   * it comes, is checked and tells what need not be resent; REFUSED ends the
+   * session; silence closes the route, and the next attempt follows.
+   */
   async function resume(): Promise<void> {
     const keys = engine.sessionKeys;
     if (keys === null || engine.ended) return;
-    const detachedAt = Date.now();
+    detachedSince ??= Date.now();
     try {
-      await withRoutes(async (ch) => {
-        const epoch = Math.max(lastEpoch, engine.epoch) + 1;
-        lastEpoch = epoch;
-        const ack = engine.recvSeq;
-        const resumeMsg = encodeRouteMessage({
-          type: 'resume',
-          sessionId: keys.sessionId,
-          epoch,
-          ack,
-          mac: resumeMac(keys, 'resume', epoch, ack),
-        });
-        await exchange(ch, resumeMsg, (msg) => {
-          if (msg.type !== 'resume-ok') refused(msg);
-          if (
-            msg.epoch !== epoch ||
-            !verifyResumeMac(keys, 'resume-ok', msg.epoch, msg.ack, msg.mac)
-          ) {
-            throw new SessionError('SESSION_RESUME_REFUSED', 'RESUME_OK did not authenticate');
+      await withRoutes(
+        async (ch) => {
+          unconfirmed++;
+          const epoch = Math.max(lastEpoch, engine.epoch) + 1;
+          lastEpoch = epoch;
+          const ack = engine.recvSeq;
+          const resumeMsg = encodeRouteMessage({
+            type: 'resume',
+            sessionId: keys.sessionId,
+            epoch,
+            ack,
+            mac: resumeMac(keys, 'resume', epoch, ack),
+          });
+          if (!sendFirst(ch, resumeMsg)) {
+            throw new SessionError('SESSION_ROUTE_FAILED', 'route refused RESUME');
           }
-          engine.attach(ch, epoch, msg.ack);
-        });
-      }, detachedAt + graceMs);
+          const silence = setTimeout(
+            () => ch.close('no answer to RESUME'),
+            tuning.handshakeTimeoutMs,
+          );
+          silence.unref?.();
+          engine.attach(ch, epoch, 0, (msg) => {
+            clearTimeout(silence);
+            if (msg.type !== 'resume-ok') refused(msg);
+            if (
+              msg.epoch !== epoch ||
+              !verifyResumeMac(keys, 'resume-ok', msg.epoch, msg.ack, msg.mac)
+            ) {
+              throw new SessionError('SESSION_RESUME_REFUSED', 'RESUME_OK did not authenticate');
+            }
+            unconfirmed = 0;
+            detachedSince = null;
+            return msg.ack;
+          });
+        },
+        detachedSince + graceMs,
+        maxAttempts - unconfirmed,
+      );
     } catch (err) {
       engine.end(toSessionError(err, new SessionError('SESSION_ROUTE_FAILED', 'resume failed')));
     }

@@ -27,6 +27,7 @@ import {
   type SessionErrorCode,
   type SessionKeys,
   type SessionParams,
+  type RouteMessage,
   type SessionRole,
   type StreamTarget,
   sealRecord,
@@ -134,6 +135,8 @@ export class SessionEngine implements StreamHost {
   private ackTimerUrgent = false;
   /** Sequenced records received since we last sent an ack. */
   private unackedIn = 0;
+  /** Checks the answer to our RESUME, expected as the route's first payload. */
+  private pendingReply: ((msg: RouteMessage) => number) | null = null;
   /** A sealed payload the route refused (queue full): sent first on drain. */
   private outbox: Uint8Array | null = null;
 
@@ -223,9 +226,19 @@ export class SessionEngine implements StreamHost {
    * Starts (or resumes) sending on `channel` with `epoch`'s keys. `ack` is
    * the peer's last in-order record (from RESUME / RESUME_OK; 0 at first):
    * everything after it is sent again. A previously attached route is closed.
+   *
+   * With `reply`, the first payload on the route is not a record but the
+   * answer to our RESUME: `reply` checks it and returns the peer's ack (or
+   * throws a SessionError, which ends the session). The source uses this to
+   * resend at once instead of waiting a round trip for RESUME_OK.
    * @throws SessionError SESSION_BAD_ACK when `ack` is beyond what was sent.
    */
-  attach(channel: RouteChannel, epoch: number, ack: number): void {
+  attach(
+    channel: RouteChannel,
+    epoch: number,
+    ack: number,
+    reply: ((msg: RouteMessage) => number) | null = null,
+  ): void {
     if (this.state === 'ended' || this.keys === null) return;
     const old = this.channel;
     if (old !== null && old !== channel) {
@@ -241,6 +254,7 @@ export class SessionEngine implements StreamHost {
     this.state = 'attached';
     this.outbox = null;
     this.nextResend = this.peerAck + 1;
+    this.pendingReply = reply;
     // RESUME / RESUME_OK carried our ack already.
     this.ackDue = false;
     channel.onPayload((p) => {
@@ -358,6 +372,14 @@ export class SessionEngine implements StreamHost {
   private receive(payload: Uint8Array): void {
     try {
       const msg = decodeRouteMessage(payload);
+      const reply = this.pendingReply;
+      if (reply !== null) {
+        this.pendingReply = null;
+        // Records up to the peer's ack need not be resent (those already
+        // resent are dropped there as duplicates).
+        this.applyAck(reply(msg));
+        return;
+      }
       if (msg.type !== 'record') {
         throw violation('SESSION_BAD_MESSAGE', `unexpected ${msg.type} on an open session`);
       }
