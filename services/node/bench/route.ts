@@ -135,6 +135,7 @@ async function benchIdleState(routes: number): Promise<number> {
     sweepMs: 0,
     replay: { maxEntries: 1 << 20 },
     maxRoutes: 1 << 20,
+    setupRate: { perSecond: 1e9, burst: 1e9 },
   });
   router.attachLink(up.b);
   const path = [{ publicKey: relay.publicKey }, { publicKey: sink.publicKey }];

@@ -286,6 +286,30 @@ describe('tampering and replay', () => {
   });
 });
 
+describe('setup floods', () => {
+  it('a link bringing too many SETUP cells has the excess dropped unprocessed', async () => {
+    mesh = createFakeMesh(3, { router: { setupRate: { perSecond: 1, burst: 3 } } });
+    accept(mesh, 2);
+    const link = mesh.pair(1, 0).ab;
+    const setup = (top: number, id: number) => {
+      const cell = crypto.getRandomValues(new Uint8Array(CELL_SIZE));
+      cell.set([top, 0, 0, id, RouteCommand.SETUP], 0);
+      return cell;
+    };
+    // Garbage SETUPs with either side bit: those with node 0's bit reach the
+    // bucket, the others are dropped as malformed before it.
+    for (let i = 1; i <= 10; i++) {
+      link.receive(setup(0, i));
+      link.receive(setup(0x80, i));
+    }
+    const d = mesh.routers[1]!.stats().drops;
+    expect(d.badMac + d.badKey).toBe(3);
+    expect(d.rateLimited).toBe(7);
+    mesh.clock.now += 3000;
+    await expect(mesh.routers[0]!.buildRoute(path(mesh, [1, 2]))).resolves.toBeDefined();
+  });
+});
+
 describe('garbage', () => {
   it('truncated, oversized and random cells never crash and other routes keep working', async () => {
     mesh = createFakeMesh(4);

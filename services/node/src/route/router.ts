@@ -99,6 +99,12 @@ export interface RouterInit {
    * REFUSED report to the source. Default: admit all.
    */
   readonly admit?: (request: RouteAdmission) => boolean;
+  /**
+   * SETUP cells a link may bring per second (token bucket) before the excess
+   * is dropped unprocessed: each costs an X25519 and a MAC.
+   * @default { perSecond: 200, burst: 400 }
+   */
+  readonly setupRate?: { readonly perSecond?: number; readonly burst?: number };
 }
 
 /** What a hop knows about a route when it decides whether to carry it. */
@@ -130,6 +136,7 @@ export type DropReason =
   | 'badToken'
   | 'notReady'
   | 'congestion'
+  | 'rateLimited'
   | 'handlerError';
 
 /** Counters for metrics. Every number only grows, except `routes`. */
@@ -257,6 +264,9 @@ interface LinkEntry {
   readonly waiting: Set<Side>;
   /** Control cells of released routes the link could not take yet. */
   readonly control: Uint8Array[];
+  /** SETUP token bucket: tokens left and when it was last filled. */
+  setupTokens: number;
+  setupFilled: number;
   closed: boolean;
 }
 
@@ -363,6 +373,8 @@ class RouterImpl implements Router {
   private readonly channelLimit: number;
   private readonly replay: ReplayCache;
   private readonly admit: ((request: RouteAdmission) => boolean) | undefined;
+  private readonly setupPerSecond: number;
+  private readonly setupBurst: number;
   private readonly entries = new Map<CellLink, LinkEntry>();
   private readonly routes = new Set<Route>();
   private incoming: ((ch: RouteChannel) => void) | undefined;
@@ -384,6 +396,7 @@ class RouterImpl implements Router {
     badToken: 0,
     notReady: 0,
     congestion: 0,
+    rateLimited: 0,
     handlerError: 0,
   };
   private readonly setups = { built: 0, failed: 0, relayed: 0, accepted: 0 };
@@ -405,6 +418,8 @@ class RouterImpl implements Router {
     this.max = init.queue?.max ?? 256;
     this.channelLimit = init.queue?.channel ?? 32;
     this.admit = init.admit;
+    this.setupPerSecond = init.setupRate?.perSecond ?? 200;
+    this.setupBurst = init.setupRate?.burst ?? 400;
     this.replay = new ReplayCache({ windowMs: 2 * this.setupMaxSkewMs, ...init.replay });
     const sweepMs = init.sweepMs ?? 5000;
     if (sweepMs > 0) {
@@ -430,6 +445,8 @@ class RouterImpl implements Router {
       peerBit: ours === 0 ? ROUTE_ID_SIDE_BIT : 0,
       waiting: new Set(),
       control: [],
+      setupTokens: this.setupBurst,
+      setupFilled: this.now(),
       closed: false,
     };
     const entry = e;
@@ -639,7 +656,22 @@ class RouterImpl implements Router {
     };
   }
 
+  /** Takes one SETUP token from the link's bucket; false when it is empty. */
+  private takeSetupToken(e: LinkEntry): boolean {
+    const now = this.now();
+    const refill = ((now - e.setupFilled) / 1000) * this.setupPerSecond;
+    e.setupTokens = Math.min(this.setupBurst, e.setupTokens + Math.max(0, refill));
+    e.setupFilled = now;
+    if (e.setupTokens < 1) return false;
+    e.setupTokens -= 1;
+    return true;
+  }
+
   private onSetup(e: LinkEntry, id: number, cell: Uint8Array): void {
+    if (!this.takeSetupToken(e)) {
+      this.drops.rateLimited++;
+      return;
+    }
     let hop: ReturnType<typeof processSetupPacket>;
     try {
       hop = processSetupPacket(
