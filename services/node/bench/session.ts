@@ -65,12 +65,11 @@ async function writeAll(s: SessionStream, total: number, chunk: Buffer): Promise
   s.end();
 }
 
-/** Measures everything; `mb` is the size of each transfer in MiB. */
-export async function benchSession(mb = 32, payloadSize = 1900): Promise<SessionBenchResult> {
-  const total = mb * 1024 * 1024;
-  const chunk = Buffer.alloc(64 * 1024, 7);
+const CHUNK = Buffer.alloc(64 * 1024, 7);
+const round = (x: number) => Math.round(x * 100) / 100;
 
-  // Upload: one stream, source → destination.
+/** MB/s of one stream, source → destination, `mb` MiB. */
+export async function benchUpload(mb: number, payloadSize = 1900): Promise<number> {
   const up = harness(payloadSize);
   await up.client.ready;
   let received!: Promise<number>;
@@ -81,31 +80,43 @@ export async function benchSession(mb = 32, payloadSize = 1900): Promise<Session
   const t0 = performance.now();
   const s1 = up.client.openStream({ name: 'sink', port: 1 });
   s1.resume();
-  await writeAll(s1, total, chunk);
+  await writeAll(s1, mb * 1048576, CHUNK);
   await new Promise<void>((r) => setImmediate(r));
   const n = await received;
-  const uploadMBps = n / 1048576 / ((performance.now() - t0) / 1000);
+  const mbps = n / 1048576 / ((performance.now() - t0) / 1000);
   await up.client.close();
+  return round(mbps);
+}
 
-  // Duplex: both directions at once on one stream.
+/** MB/s of one stream carrying `mb` MiB each way at once (both directions counted). */
+export async function benchDuplex(mb: number, payloadSize = 1900): Promise<number> {
   const dx = harness(payloadSize);
   await dx.client.ready;
   let serverDone!: Promise<number>;
   dx.setOnStream((s) => {
     serverDone = drain(s);
-    void writeAll(s, total, chunk);
+    void writeAll(s, mb * 1048576, CHUNK);
   });
   const t1 = performance.now();
   const s2 = dx.client.openStream({ name: 'duplex', port: 2 });
   const clientDone = drain(s2);
-  await writeAll(s2, total, chunk);
+  await writeAll(s2, mb * 1048576, CHUNK);
   await new Promise<void>((r) => setImmediate(r));
   const [a, b] = await Promise.all([clientDone, serverDone]);
-  const duplexMBps = (a + b) / 1048576 / ((performance.now() - t1) / 1000);
+  const mbps = (a + b) / 1048576 / ((performance.now() - t1) / 1000);
   await dx.client.close();
+  return round(mbps);
+}
 
-  // Failover stall: a steady stream; kill the route, time until the
-  // destination receives the next byte that was not delivered before.
+/**
+ * Failover stall: a stream kept busy source → destination; the route is
+ * killed and a new one is ready at once; the stall is the time from the
+ * kill to the destination's first byte on the new route.
+ */
+export async function benchFailover(
+  samples = 20,
+  payloadSize = 1900,
+): Promise<SessionBenchResult['failoverStallMs']> {
   const fo = harness(payloadSize);
   await fo.client.ready;
   let onData: () => void = () => {};
@@ -118,12 +129,12 @@ export async function benchSession(mb = 32, payloadSize = 1900): Promise<Session
   let stop = false;
   const feeding = (async () => {
     while (!stop) {
-      if (!s3.write(chunk)) await new Promise<void>((r) => s3.once('drain', () => r()));
+      if (!s3.write(CHUNK)) await new Promise<void>((r) => s3.once('drain', () => r()));
     }
   })();
   const stalls: number[] = [];
   const serverEpoch = () => [...fo.server.sessionStats().values()][0]?.epoch ?? -1;
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < samples; i++) {
     await new Promise<void>((r) => setTimeout(r, 5));
     const before = serverEpoch();
     const t = performance.now();
@@ -142,16 +153,20 @@ export async function benchSession(mb = 32, payloadSize = 1900): Promise<Session
   await fo.client.close();
   await feeding.catch(() => {});
   stalls.sort((x, y) => x - y);
-  const round = (x: number) => Math.round(x * 100) / 100;
+  return {
+    median: round(stalls[Math.floor(stalls.length / 2)]!),
+    max: round(stalls[stalls.length - 1]!),
+    samples: stalls.length,
+  };
+}
+
+/** Measures everything; `mb` is the size of each transfer in MiB. */
+export async function benchSession(mb = 32, payloadSize = 1900): Promise<SessionBenchResult> {
   return {
     payloadSize,
-    uploadMBps: round(uploadMBps),
-    duplexMBps: round(duplexMBps),
-    failoverStallMs: {
-      median: round(stalls[Math.floor(stalls.length / 2)]!),
-      max: round(stalls[stalls.length - 1]!),
-      samples: stalls.length,
-    },
+    uploadMBps: await benchUpload(mb, payloadSize),
+    duplexMBps: await benchDuplex(mb, payloadSize),
+    failoverStallMs: await benchFailover(20, payloadSize),
   };
 }
 
