@@ -83,7 +83,10 @@ export class ReportBook {
     }
     const peers: HeldReport['peers'] = new Map();
     for (const l of report.links) {
-      peers.set(keyHex(l.peer), { rttMicros: l.rttMicros, capacity: l.capacity });
+      const hex = keyHex(l.peer);
+      // The held node's key string when there is one: one copy per key in memory.
+      const peer = this.state.node(hex)?.key ?? hex;
+      peers.set(peer, { rttMicros: l.rttMicros, capacity: l.capacity });
     }
     this.held.set(key, { issuedAt: report.issuedAt, sequence: report.sequence, peers });
     let changed = 0;

@@ -100,6 +100,7 @@ export class RouteGraph {
   private readonly isNeighbour: Uint8Array;
   // Lower-bound tables by target set; see bounds().
   private readonly boundsCache = new Map<string, Bounds>();
+  private readonly freeTables: Float64Array[] = [];
 
   private constructor(state: DirectoryState) {
     this.version = state.version;
@@ -246,17 +247,16 @@ export class RouteGraph {
       this.boundsCache.set(cacheKey, cached);
       return cached;
     }
-    const n = this.nodes.length;
     const lb: Float64Array[] = [];
     const touched: number[][] = [];
-    const lb0 = new Float64Array(n).fill(INF);
+    const lb0 = this.table();
     const t0 = targets();
     for (const i of t0) lb0[i] = 0;
     lb.push(lb0);
     touched.push(t0);
     for (let h = 1; h < maxHops; h++) {
       const prev = lb[h - 1]!;
-      const cur = new Float64Array(n).fill(INF);
+      const cur = this.table();
       const t: number[] = [];
       for (const u of touched[h - 1]!) {
         const base = prev[u]!;
@@ -275,10 +275,24 @@ export class RouteGraph {
     }
     const b: Bounds = { lb, touched, sorted: [] };
     if (this.boundsCache.size >= BOUNDS_CACHE) {
-      this.boundsCache.delete(this.boundsCache.keys().next().value as string);
+      const oldKey = this.boundsCache.keys().next().value as string;
+      const old = this.boundsCache.get(oldKey)!;
+      this.boundsCache.delete(oldKey);
+      // Recycle its tables: reset only the entries it touched (few for one destination).
+      for (let h = 0; h < old.lb.length; h++) {
+        const t = old.lb[h]!;
+        for (const i of old.touched[h]!) t[i] = INF;
+        this.freeTables.push(t);
+      }
     }
     this.boundsCache.set(cacheKey, b);
     return b;
+  }
+
+  // An all-INF table of one value per node, recycled when possible (a fresh
+  // one per query would make the garbage collector the main cost).
+  private table(): Float64Array {
+    return this.freeTables.pop() ?? new Float64Array(this.nodes.length).fill(INF);
   }
 
   // touched[h] sorted by lb[h], computed once per table and level.

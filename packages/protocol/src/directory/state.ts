@@ -54,7 +54,9 @@ export class DirectoryState {
   /** Diffs are available only since versions ≥ horizon. */
   horizon = 0;
   private readonly nodeMap = new Map<string, DirectoryNode>();
-  private readonly linkMap = new Map<string, DirectoryLink>();
+  // Links live in the adjacency maps only (each under both ends), which
+  // saves a 128-character key per link at 100,000 links.
+  private links_ = 0;
   private readonly adjacency = new Map<string, Map<string, DirectoryLink>>();
   // Insertion order = stamp order, so pruning takes from the front.
   private readonly nodeTombs = new Map<string, number>();
@@ -73,7 +75,7 @@ export class DirectoryState {
 
   /** Number of confirmed links. */
   get linkCount(): number {
-    return this.linkMap.size;
+    return this.links_;
   }
 
   /** True when mutations wait for commit(). */
@@ -92,13 +94,15 @@ export class DirectoryState {
   }
 
   /** Every confirmed link, in no particular order. */
-  links(): IterableIterator<DirectoryLink> {
-    return this.linkMap.values();
+  *links(): IterableIterator<DirectoryLink> {
+    for (const [key, adj] of this.adjacency) {
+      for (const link of adj.values()) if (link.a === key) yield link;
+    }
   }
 
   /** The link between two nodes (hex keys, either order), if confirmed. */
   link(x: string, y: string): DirectoryLink | undefined {
-    return this.linkMap.get(linkId(x, y));
+    return this.adjacency.get(x)?.get(y);
   }
 
   /** The links of one node, by peer hex key. */
@@ -163,16 +167,18 @@ export class DirectoryState {
    * @throws DirectoryError DIRECTORY_UNKNOWN_NODE when an end is absent
    */
   putLink(x: string, y: string, rttMicros: number, capacity: number): boolean {
-    if (!this.nodeMap.has(x) || !this.nodeMap.has(y) || x === y) {
+    const nx = this.nodeMap.get(x);
+    const ny = this.nodeMap.get(y);
+    if (!nx || !ny || x === y) {
       throw new DirectoryError('DIRECTORY_UNKNOWN_NODE', 'a link needs two present nodes');
     }
-    const id = linkId(x, y);
-    const held = this.linkMap.get(id);
+    const held = this.link(x, y);
     if (held && held.rttMicros === rttMicros && held.capacity === capacity) return false;
-    const [a, b] = x < y ? [x, y] : [y, x];
+    // The nodes' own key strings, so every link shares them instead of holding copies.
+    const [a, b] = x < y ? [nx.key, ny.key] : [ny.key, nx.key];
     const link: DirectoryLink = { a, b, rttMicros, capacity, changed: this.stamp() };
-    this.linkMap.set(id, link);
-    this.linkTombs.delete(id);
+    if (!held) this.links_++;
+    if (this.linkTombs.size > 0) this.linkTombs.delete(linkId(a, b));
     this.adjacent(a).set(b, link);
     this.adjacent(b).set(a, link);
     return true;
@@ -180,11 +186,11 @@ export class DirectoryState {
 
   /** Removes the link between two nodes. Returns false when absent. */
   removeLink(x: string, y: string): boolean {
-    const id = linkId(x, y);
-    if (!this.linkMap.delete(id)) return false;
+    if (!this.link(x, y)) return false;
+    this.links_--;
     this.dropAdjacent(x, y);
     this.dropAdjacent(y, x);
-    this.tomb(this.linkTombs, id);
+    this.tomb(this.linkTombs, linkId(x, y));
     return true;
   }
 

@@ -5,7 +5,7 @@
  * nodes are cheap, far ones are expensive). Not for production use.
  */
 import { ed25519PublicKey } from '@skymesh/crypto';
-import { signDescriptor } from '../descriptor/descriptor.js';
+import { decodeDescriptor, encodeDescriptor, signDescriptor } from '../descriptor/descriptor.js';
 import { DirectoryState } from './state.js';
 
 /** Options of syntheticDirectory. */
@@ -49,16 +49,25 @@ export function syntheticSeed(seed: number, i: number): Uint8Array {
   return s;
 }
 
-/** Builds the directory (descriptors signed, links confirmed directly) and commits it. */
-export function syntheticDirectory(opts: SyntheticOptions): Synthetic {
+/** The raw material of a synthetic directory: signed descriptors and links by node number. */
+export interface SyntheticInputs {
+  seeds: Uint8Array[];
+  publicKeys: Uint8Array[];
+  /** Signed descriptor encodings, by node number. */
+  descriptors: Uint8Array[];
+  /** [a, b, rttMicros, capacity] with node numbers a ≠ b, no pair twice. */
+  links: [number, number, number, number][];
+}
+
+/** Signs n descriptors and draws the links, without building a state. */
+export function syntheticInputs(opts: SyntheticOptions): SyntheticInputs {
   const seed = opts.seed ?? 1;
   const rnd = seededRandom(seed);
   const issuedAt = opts.issuedAt ?? Math.floor(Date.now() / 1000);
   const exitShare = opts.exitShare ?? 0.1;
-  const state = new DirectoryState();
   const seeds: Uint8Array[] = [];
   const publicKeys: Uint8Array[] = [];
-  const keys: string[] = [];
+  const descriptors: Uint8Array[] = [];
   for (let i = 0; i < opts.nodes; i++) {
     const s = syntheticSeed(seed, i);
     const exit = rnd() < exitShare;
@@ -81,25 +90,40 @@ export function syntheticDirectory(opts: SyntheticOptions): Synthetic {
       },
       s,
     );
-    state.putNode(desc);
     seeds.push(s);
     publicKeys.push(ed25519PublicKey(s));
-    keys.push(state.node(desc.publicKey)!.key);
+    descriptors.push(encodeDescriptor(desc));
   }
   const n = opts.nodes;
   const want = Math.min(opts.links, (n * (n - 1)) / 2);
   const span = Math.max(2, Math.ceil((want / Math.max(n, 1)) * 2.5));
-  let made = 0;
-  for (let tries = 0; made < want && tries < want * 20; tries++) {
+  const seen = new Set<number>();
+  const links: [number, number, number, number][] = [];
+  for (let tries = 0; links.length < want && tries < want * 20; tries++) {
     const a = Math.floor(rnd() * n);
     const off = 1 + Math.floor(rnd() * Math.min(span, n - 1));
     const b = (a + off) % n;
-    if (a === b || state.link(keys[a]!, keys[b]!)) continue;
+    const pair = Math.min(a, b) * n + Math.max(a, b);
+    if (a === b || seen.has(pair)) continue;
+    seen.add(pair);
     // Ring distance drives latency: 2 ms base plus up to ~50 ms, with noise.
     const rtt = Math.round(2000 + (off / span) * 50_000 * (0.5 + rnd()));
-    state.putLink(keys[a]!, keys[b]!, rtt, 1000 + Math.floor(rnd() * 100_000));
-    made++;
+    links.push([a, b, rtt, 1000 + Math.floor(rnd() * 100_000)]);
   }
+  return { seeds, publicKeys, descriptors, links };
+}
+
+/** Builds the directory (descriptors signed, links confirmed directly) and commits it. */
+export function syntheticDirectory(opts: SyntheticOptions): Synthetic {
+  const inputs = syntheticInputs(opts);
+  const state = new DirectoryState();
+  const keys: string[] = [];
+  for (const bytes of inputs.descriptors) {
+    const desc = decodeDescriptor(bytes);
+    state.putNode(desc, bytes);
+    keys.push(state.node(desc.publicKey)!.key);
+  }
+  for (const [a, b, rtt, cap] of inputs.links) state.putLink(keys[a]!, keys[b]!, rtt, cap);
   state.commit();
-  return { state, seeds, publicKeys };
+  return { state, seeds: inputs.seeds, publicKeys: inputs.publicKeys };
 }
