@@ -69,6 +69,16 @@ export const WireCode = {
   REFUSED: 3,
   /** The session ended while the stream was open. */
   SESSION_CLOSED: 4,
+  /** Exit or service: the target is not allowed by the exit policy (SOCKS5 reply 0x02). */
+  NOT_ALLOWED: 5,
+  /** Exit: the target's network is unreachable (SOCKS5 reply 0x03). */
+  NETWORK_UNREACHABLE: 6,
+  /** Exit: the target host is unreachable or its name does not resolve (SOCKS5 reply 0x04). */
+  HOST_UNREACHABLE: 7,
+  /** Exit or service: the target refused the TCP connection (SOCKS5 reply 0x05). */
+  CONNECTION_REFUSED: 8,
+  /** Exit or service: connecting to the target timed out (SOCKS5 reply 0x06). */
+  TTL_EXPIRED: 9,
   /** Resume refused: session unknown (never existed or expired). */
   UNKNOWN_SESSION: 16,
   /** Resume refused: authentication failed. */
