@@ -6,6 +6,12 @@
  * @skymesh/protocol/stream; docs/drafts/sessions.md has the whole design.
  */
 export {
+  SessionError,
+  type SessionErrorCode,
+  type StreamTarget,
+  WireCode,
+} from '@skymesh/protocol/stream';
+export {
   createSessionClient,
   type SessionClient,
   type SessionClientOptions,
