@@ -53,3 +53,22 @@ export interface RouteChannel {
   onClose(handler: (reason: string) => void): void;
   close(reason?: string): void;
 }
+
+/**
+ * Where an application stream goes: a service published at a `.mesh`
+ * address (the port selects the service), or any host through an exit node
+ * whose descriptor's exit policy allows host:port.
+ */
+export type MeshTarget =
+  | { readonly kind: 'service'; readonly address: string; readonly port: number }
+  | { readonly kind: 'exit'; readonly host: string; readonly port: number };
+
+export interface OpenStreamOptions {
+  /**
+   * Streams with different isolation keys never share a route or session
+   * (SOCKS5 credentials map to this, as Tor's IsolateSOCKSAuth).
+   * @default '' (one shared group)
+   */
+  readonly isolation?: string;
+  readonly signal?: AbortSignal;
+}
