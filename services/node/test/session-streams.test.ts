@@ -10,7 +10,7 @@ import {
   waitFor,
   writeAll,
 } from '../src/session/testing.js';
-import type { SessionStream } from '../src/session/index.js';
+import { type SessionStream, WireCode } from '../src/session/index.js';
 
 const tick = () => new Promise<void>((r) => setTimeout(r, 5));
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -84,10 +84,21 @@ describe('session streams', () => {
     const e2 = await bErr;
     expect(e2.code).toBe('STREAM_RESET');
     expect(e2.details?.resetCode).toBe(2); // INTERNAL
+    // A destination can say why, with a code of its choice.
+    const why = client.openStream({ name: 'why', port: 4 });
+    const whyErr = errorOf(why);
+    why.write('x');
+    await waitFor(() => serverStreams.length === 3, 'stream why');
+    serverStreams[2]!.reset(WireCode.CONNECTION_REFUSED);
+    expect(await whyErr).toMatchObject({
+      code: 'STREAM_RESET',
+      details: { resetCode: WireCode.CONNECTION_REFUSED },
+    });
+    expect(serverStreams[2]!.destroyed).toBe(true);
     // The session itself is fine.
     const c = client.openStream({ name: 'c', port: 3 });
     c.end('still alive');
-    await waitFor(() => serverStreams.length === 3, 'stream c');
+    await waitFor(() => serverStreams.length === 4, 'stream c');
     expect(client.state).toBe('open');
   });
 

@@ -31,7 +31,8 @@ export interface StreamLimits {
 
 /**
  * A bidirectional stream inside a session. Half-close with `end()` (sends
- * FIN; the peer's FIN ends the readable side); `destroy()` resets it (RST).
+ * FIN; the peer's FIN ends the readable side); `destroy()` resets it (RST
+ * CANCEL, or INTERNAL with an error); `reset(code)` with a chosen code.
  * A peer reset destroys it with SessionError STREAM_RESET or STREAM_REFUSED
  * (`details.resetCode` holds the wire code), a failed session with the
  * session's code. Listen for 'error'.
@@ -138,6 +139,22 @@ export class SessionStream extends Duplex {
     this.inboundHead = 0;
     if (unread > 0) this.host.consumed(unread);
     cb(err);
+  }
+
+  /**
+   * Resets the stream with a wire `code` (WireCode: e.g. REFUSED,
+   * CONNECTION_REFUSED, HOST_UNREACHABLE — what an exit or a service tells
+   * the source) and destroys it here without an error. The peer's stream is
+   * destroyed with STREAM_RESET (or STREAM_REFUSED for REFUSED) and
+   * `details.resetCode = code`. A stream already finished sends nothing.
+   * @throws RangeError for a code outside 0..65535.
+   */
+  reset(code: number): void {
+    if (!Number.isInteger(code) || code < 0 || code > 0xffff) {
+      throw new RangeError('reset code must be an integer in 0..65535');
+    }
+    if (!this.detached) this.host.resetStream(this, code);
+    this.destroy();
   }
 
   /**
