@@ -109,6 +109,7 @@ process.stdout.write(
     ingest_descriptors_per_s: Math.round(descriptorCount / ingestS),
     snapshot_bytes: snapshot.length,
     rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
+    heap_used_mb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
     nodes: service.state.nodeCount,
     links: service.state.linkCount,
     query_failures: addr.failures,

@@ -128,7 +128,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { service, mirror } = opts;
   const app = Fastify({
     logger: false,
-    disableRequestLogging: true,
     bodyLimit: MAX_MESSAGE_BYTES,
     trustProxy: opts.trustProxy ?? false,
   });

@@ -283,6 +283,10 @@ export class DirectoryService {
     }
     this.stateNow = stateFromSnapshot(snap, { maxTombstones: this.maxTombstones });
     this.book = this.newBook();
+    // A new state object may repeat a version number: never serve caches of the old one.
+    this.graphCache = null;
+    this.snapshotCache = null;
+    this.diffCacheVersion = -1;
     this.changed();
   }
 
