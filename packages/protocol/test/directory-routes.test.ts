@@ -298,6 +298,21 @@ describe('route finding on a synthetic directory', () => {
     );
   });
 
+  it('the widest query (k = 8 over 1..8 hops) stays bounded and well-formed', () => {
+    const ps = graph.find({
+      destination: { exit: { host: 'example.org', port: 443 } },
+      minHops: 1,
+      maxHops: 8,
+      k: 8,
+      now: T,
+    });
+    expect(ps.length).toBeGreaterThan(0);
+    expect(ps.length).toBeLessThanOrEqual(8);
+    const all = ps.flatMap((p) => p.hops.map((h) => h.key));
+    expect(new Set(all).size).toBe(all.length);
+    for (const p of ps) expect(p.hops.length).toBeLessThanOrEqual(8);
+  });
+
   it('k paths are node-disjoint and each path is simple', () => {
     for (let i = 0; i < 20; i++) {
       const ps = findRoutes(st, {

@@ -75,6 +75,11 @@ export const DEFAULT_SPREAD = 0.2;
 export const DEFAULT_UNKNOWN_RTT_MICROS = 150_000;
 /** Search steps allowed per path search; beyond it the best found so far is used. */
 const MAX_STEPS = 50_000;
+/**
+ * Search steps allowed per query, all searches together, so that no query
+ * (k = 8 over 1..8 hops, say) can hold a route server's CPU for long.
+ */
+export const MAX_QUERY_STEPS = 400_000;
 
 const INF = Number.POSITIVE_INFINITY;
 
@@ -198,6 +203,7 @@ export class RouteGraph {
       firstConst: q.source === null ? 0 : q.unknownRtt,
       sourceGroups: source >= 0 ? this.groupsOf(source) : [],
       diverse: true,
+      stepsLeft: MAX_QUERY_STEPS,
     };
     if (source >= 0) {
       for (let e = this.offsets[source]!; e < this.offsets[source + 1]!; e++) {
@@ -372,7 +378,7 @@ export class RouteGraph {
     // Tries v as the next hop at `cost` with `remaining` links still to go.
     // Returns true to stop the whole search.
     const visit = (v: number, cost: number, remaining: number): boolean => {
-      if (++steps > MAX_STEPS) return true;
+      if (++steps > MAX_STEPS || --ctx.stepsLeft < 0) return true;
       if (!allowed(v, remaining)) return false;
       path.push(v);
       const gFrom = groupsUsed.length;
@@ -410,7 +416,7 @@ export class RouteGraph {
       }
       groupsUsed.length = gFrom;
       path.pop();
-      return stop || steps > MAX_STEPS;
+      return stop || steps > MAX_STEPS || ctx.stepsLeft < 0;
     };
 
     // First hops: the source's neighbours at their link's cost, everyone
@@ -476,6 +482,8 @@ interface Search {
   firstConst: number;
   sourceGroups: number[];
   diverse: boolean;
+  /** Search steps this query may still take (MAX_QUERY_STEPS). */
+  stepsLeft: number;
 }
 
 const BOUNDS_CACHE = 32;
