@@ -47,6 +47,14 @@ export interface DirectoryServiceOptions {
   readOnly?: boolean;
   /** Clock in milliseconds. @default Date.now */
   clock?: () => number;
+  /**
+   * Version of the empty directory at start. The default, the clock in
+   * milliseconds, keeps versions increasing across restarts (state is in
+   * memory), so clients and mirrors of a restarted server get
+   * DIRECTORY_DIFF_UNAVAILABLE and reload, instead of a rollback.
+   * @default clock()
+   */
+  initialVersion?: number;
 }
 
 /** Counters for /metrics. */
@@ -120,6 +128,9 @@ export class DirectoryService {
     this.clock = opts.clock ?? Date.now;
     this.guard = new SybilGuard(opts.limits ?? DEFAULT_LIMITS);
     this.stateNow = new DirectoryState({ maxTombstones: this.maxTombstones });
+    const start = opts.initialVersion ?? this.clock();
+    this.stateNow.commitAs(start);
+    this.stateNow.setHorizon(start);
     this.book = this.newBook();
   }
 

@@ -87,6 +87,7 @@ export async function harness(
     snapshotMinIntervalMs: 0,
     graphMinIntervalMs: 0,
     clock: () => clock.ms,
+    initialVersion: 0,
     ...opts,
   });
   const mirror = makeMirror?.(service);

@@ -113,6 +113,28 @@ describe('mirror', () => {
     expect(forged.mirror.failures).toBe(1);
   });
 
+  it('follows an upstream that restarted empty (versions keep increasing by default)', async () => {
+    const up = await upstream();
+    await populate(up.h.app, [1, 2], [[1, 2, 100]]);
+    const { m, mirror } = await mirrorOf(up.url, up.h.service.publicKey);
+    await mirror.syncOnce();
+    // The same server key restarted later with the default initial version (its clock).
+    const restarted = await harness({
+      initialVersion: undefined,
+      clock: () => up.h.clock.ms + 60_000,
+    });
+    open.push(restarted);
+    await populate(restarted.app, [3], []);
+    const url = await restarted.app.listen({ host: '127.0.0.1', port: 0 });
+    expect(restarted.service.state.version).toBeGreaterThan(m.service.state.version);
+    const follow = new Mirror(m.service, {
+      upstreamUrl: url,
+      upstreamKey: restarted.service.publicKey,
+    });
+    expect((await follow.syncOnce()).kind).toBe('snapshot');
+    expect(m.service.state.nodeCount).toBe(1);
+  });
+
   it('refuses a snapshot older than the copy held', async () => {
     const up = await upstream();
     await populate(up.h.app, [1, 2], [[1, 2, 100]]);
