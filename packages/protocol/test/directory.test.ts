@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { signDescriptor } from '../src/descriptor/index.js';
 import {
   applyDiff,
+  DirectoryReplica,
   decodeLinkReport,
   DirectoryState,
   encodeDiff,
@@ -348,5 +349,42 @@ describe('diffs', () => {
     const t = encodeDiff(s, 3, SERVER, T).slice();
     t[t.length - 1]! ^= 1;
     expect(code(() => verifyDiff(t, { serverKey: SERVER_KEY }))).toBe('DIRECTORY_BAD_SIGNATURE');
+  });
+});
+
+describe('replica', () => {
+  it('follows snapshots and diffs, refuses tampering and rollback, and finds routes locally', () => {
+    const s = stateWith(4);
+    s.putLink(hex[0]!, hex[1]!, 100, 5);
+    s.putLink(hex[1]!, hex[2]!, 100, 5);
+    s.commit();
+    const r = new DirectoryReplica({ serverKey: SERVER_KEY, now: () => T });
+    expect(r.loadDiff(encodeDiff(s, 1, SERVER, T))).toBe(false); // nothing held yet
+    const first = encodeSnapshot(s, SERVER, T);
+    r.loadSnapshot(first);
+    expect(r.version).toBe(s.version);
+    const [p] = r.find({
+      source: ids[0]!.publicKey,
+      destination: { address: ids[2]!.address },
+      minHops: 2,
+      maxHops: 2,
+    });
+    expect(p!.hops.map((h) => h.key)).toEqual([hex[1], hex[2]]);
+    const v = s.version;
+    s.putLink(hex[2]!, hex[3]!, 100, 5);
+    s.commit();
+    expect(r.loadDiff(encodeDiff(s, v, SERVER, T))).toBe(true);
+    expect(r.state!.linkCount).toBe(3);
+    expect(r.loadDiff(encodeDiff(s, s.version, SERVER, T))).toBe(true); // empty diff
+    expect(r.loadDiff(encodeDiff(s, v - 1, SERVER, T))).toBe(false); // does not start here
+    expect(code(() => r.loadSnapshot(first))).toBe('DIRECTORY_ROLLBACK');
+    const t = encodeSnapshot(s, SERVER, T).slice();
+    t[t.length - 3]! ^= 4;
+    expect(code(() => r.loadSnapshot(t))).toBe('DIRECTORY_BAD_SIGNATURE');
+    const stale = new DirectoryReplica({ serverKey: SERVER_KEY, maxAge: 60, now: () => T + 61 });
+    expect(code(() => stale.loadSnapshot(first))).toBe('DIRECTORY_STALE');
+    expect(code(() => stale.find({ destination: { address: ids[1]!.address } }))).toBe(
+      'DIRECTORY_NO_ROUTE',
+    );
   });
 });

@@ -7,6 +7,7 @@
 export { DIRECTORY_ERROR_CODES, DirectoryError, type DirectoryErrorCode } from './errors.js';
 export * from './link-report.js';
 export { netGroup, nodeGroups } from './netgroup.js';
+export * from './replica.js';
 export * from './reports.js';
 export * from './routes.js';
 export * from './snapshot.js';
