@@ -1,0 +1,2 @@
+/** Node configuration (schema and loader): see below. */
+export {};
