@@ -10,7 +10,13 @@
  * diffs carry the upstream's version numbers): clients trust the mirror's
  * key for links, and still check each descriptor's node signature.
  */
-import { DirectoryError, verifyDiff, verifySnapshot } from '@skymesh/protocol/directory';
+import {
+  DirectoryError,
+  RouteServerClient,
+  RouteServerResponseError,
+  verifyDiff,
+  verifySnapshot,
+} from '@skymesh/protocol/directory';
 import type { Logger } from 'pino';
 import type { DirectoryService } from './directory.js';
 import { RouteServerError } from './errors.js';
@@ -42,17 +48,19 @@ export class Mirror {
   private timer: ReturnType<typeof setInterval> | null = null;
   private running: Promise<unknown> | null = null;
   private synced = false;
-  private readonly base: string;
-  private readonly fetchFn: typeof fetch;
+  private readonly client: RouteServerClient;
   private readonly maxBytes: number;
 
   constructor(
     private readonly service: DirectoryService,
     private readonly opts: MirrorOptions,
   ) {
-    this.base = opts.upstreamUrl.replace(/\/+$/, '');
-    this.fetchFn = opts.fetch ?? globalThis.fetch;
     this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
+    this.client = new RouteServerClient({
+      baseUrl: opts.upstreamUrl,
+      maxBytes: this.maxBytes,
+      fetch: opts.fetch ?? timedFetch,
+    });
   }
 
   /** True once a snapshot was taken. */
@@ -104,9 +112,9 @@ export class Mirror {
     const verify = { serverKey: this.opts.upstreamKey, maxSize: this.maxBytes };
     if (this.synced) {
       const since = this.service.state.version;
-      const res = await this.get(`/v1/diff?since=${since}`);
-      if (res.status !== 410) {
-        const diff = verifyDiff(await this.body(res), verify);
+      const bytes = await this.fetching(() => this.client.diff(since));
+      if (bytes) {
+        const diff = verifyDiff(bytes, verify);
         if (diff.toVersion === since) return { kind: 'none', version: since };
         try {
           this.service.adoptDiff(diff);
@@ -117,58 +125,27 @@ export class Mirror {
         }
       }
     }
-    const snap = verifySnapshot(await this.body(await this.get('/v1/snapshot')), verify);
+    const snap = verifySnapshot(await this.fetching(() => this.client.snapshot()), verify);
     this.service.adoptSnapshot(snap);
     this.synced = true;
     return { kind: 'snapshot', version: snap.version };
   }
 
-  private async get(path: string): Promise<Response> {
-    let res: Response;
+  // Network failures and upstream errors become RS_UNAVAILABLE (with the upstream's code).
+  private async fetching<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      res = await this.fetchFn(this.base + path, { signal: AbortSignal.timeout(30_000) });
+      return await fn();
     } catch (err) {
-      throw new RouteServerError('RS_UNAVAILABLE', 'upstream unreachable', {
+      if (err instanceof DirectoryError) throw err;
+      const upstream = err instanceof RouteServerResponseError ? err.code : null;
+      throw new RouteServerError('RS_UNAVAILABLE', 'upstream failed', {
+        upstream,
         cause: String((err as Error)?.message ?? err),
       });
     }
-    if (!res.ok && res.status !== 410) {
-      await res.body?.cancel();
-      throw new RouteServerError('RS_UNAVAILABLE', `upstream answered ${res.status}`, {
-        status: res.status,
-      });
-    }
-    return res;
-  }
-
-  // Reads a body without ever holding more than maxBytes.
-  private async body(res: Response): Promise<Uint8Array> {
-    const declared = Number(res.headers.get('content-length') ?? '0');
-    if (declared > this.maxBytes) {
-      await res.body?.cancel();
-      throw new DirectoryError('DIRECTORY_TOO_LARGE', 'upstream answer too large', {
-        size: declared,
-        max: this.maxBytes,
-      });
-    }
-    if (!res.body) return new Uint8Array(0);
-    const parts: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.length;
-      if (size > this.maxBytes) {
-        throw new DirectoryError('DIRECTORY_TOO_LARGE', 'upstream answer too large', {
-          max: this.maxBytes,
-        });
-      }
-      parts.push(chunk);
-    }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
   }
 }
+
+// The global fetch with a 30 s limit per request.
+const timedFetch: typeof fetch = (input, init) =>
+  globalThis.fetch(input, { ...init, signal: AbortSignal.timeout(30_000) });

@@ -5,6 +5,7 @@
  * route finding (shared by the route server and nodes choosing locally).
  */
 export { DIRECTORY_ERROR_CODES, DirectoryError, type DirectoryErrorCode } from './errors.js';
+export * from './client.js';
 export * from './link-report.js';
 export { netGroup, nodeGroups } from './netgroup.js';
 export * from './replica.js';
