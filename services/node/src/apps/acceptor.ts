@@ -14,7 +14,7 @@ import { BlockList } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import type { Duplex } from 'node:stream';
 import { MESH_TLD } from '@skymesh/crypto';
-import { exitAllows, type NodeDescriptor } from '@skymesh/protocol';
+import { exitAllows, hostMatches, type NodeDescriptor } from '@skymesh/protocol';
 import { type StreamTarget, WireCode } from '@skymesh/protocol/stream';
 import { sendConnectReply } from './connect-reply.js';
 import { AppError } from './errors.js';
@@ -106,6 +106,13 @@ internal.addAddress('::1', 'ipv6');
 internal.addAddress('::', 'ipv6');
 internal.addSubnet('fc00::', 7, 'ipv6');
 internal.addSubnet('fe80::', 10, 'ipv6');
+// IPv4-mapped IPv6 (::ffff:127.0.0.1) would otherwise slip past the IPv4 rules.
+internal.addSubnet('::ffff:0:0', 96, 'ipv6');
+
+/** True when the policy names `ip` itself (not through '*' or a '*.' pattern). */
+function listsIP(desc: NodeDescriptor, ip: string): boolean {
+  return desc.exitPolicy.hosts.some((p) => p !== '*' && !p.startsWith('*.') && hostMatches(p, ip));
+}
 
 /** Maps a TCP connect failure to the stream wire code the source turns into a SOCKS reply. */
 export function wireCodeForSocketError(err: NodeJS.ErrnoException | Error): number {
@@ -173,18 +180,17 @@ export function createStreamAcceptor(init: StreamAcceptorInit): StreamAcceptor {
       port = target.port;
       kind = 'exit';
       if (isIP(host) === 0) {
-        // A name the policy allows must not lead into the exit's own networks
-        // (DNS pointing at 127.0.0.1), unless the policy lists that IP too.
         try {
-          const addr = await lookup(host);
-          const family = addr.family === 6 ? 'ipv6' : 'ipv4';
-          if (internal.check(addr.address, family) && !exitAllows(desc, addr.address, port)) {
-            return refuse(stream, WireCode.NOT_ALLOWED);
-          }
-          host = addr.address;
+          host = (await lookup(host)).address;
         } catch (err) {
           return refuse(stream, wireCodeForSocketError(err as Error));
         }
+      }
+      // The exit's own networks (loopback, private, link-local) are reachable
+      // only when the policy lists that IP itself: '*' or a name that
+      // resolves there (DNS pointing at 127.0.0.1) is not enough.
+      if (internal.check(host, isIP(host) === 6 ? 'ipv6' : 'ipv4') && !listsIP(desc, host)) {
+        return refuse(stream, WireCode.NOT_ALLOWED);
       }
     }
     if (stream.destroyed) return;

@@ -9,6 +9,8 @@ import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, connect as netConnect } from 'node:net';
 import { Identity } from '@skymesh/crypto';
 import { type ExitPolicy, type NodeDescriptor, signDescriptor } from '@skymesh/protocol';
+import type { StreamTarget } from '@skymesh/protocol/stream';
+import type { SessionStream } from '../session/stream.js';
 import { createMemoryRoutePair } from '../session/memory-route.js';
 import { createSessionClient } from '../session/client.js';
 import { createSessionServer, type SessionServer } from '../session/server.js';
@@ -27,6 +29,8 @@ export interface AppsTestNodeInit {
   publish?: Record<string | number, string>;
   exitPolicy?: ExitPolicy;
   connectTimeoutMs?: number;
+  /** Replaces the acceptor (e.g. a destination that never answers). */
+  onStream?: (stream: SessionStream, target: StreamTarget) => void;
 }
 
 export interface AppsTestMesh {
@@ -67,7 +71,7 @@ export function createAppsTestMesh(): AppsTestMesh {
       });
       const server = createSessionServer({
         identity,
-        onStream: (stream, target) => acceptor.onStream(stream, target),
+        onStream: init.onStream ?? ((stream, target) => acceptor.onStream(stream, target)),
       });
       const node = { identity, descriptor, acceptor, server };
       nodes.push(node);
