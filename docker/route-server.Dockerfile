@@ -14,11 +14,12 @@ FROM node:${NODE_VERSION}-alpine AS build
 RUN corepack enable
 WORKDIR /src
 # Manifests first, so the dependency layer is cached across source changes.
-COPY package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json ./
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc tsconfig.base.json ./
 COPY packages/crypto/package.json packages/crypto/
 COPY packages/protocol/package.json packages/protocol/
 COPY services/route-server/package.json services/route-server/
-RUN pnpm install --frozen-lockfile --filter "@skymesh/route-server..."
+# The root project ("skymesh") brings the TypeScript compiler the builds use.
+RUN pnpm install --frozen-lockfile --filter "@skymesh/route-server..." --filter skymesh
 # Sources and build configs only (never a host node_modules or dist).
 COPY packages/crypto/src packages/crypto/src
 COPY packages/crypto/tsconfig.build.json packages/crypto/
