@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WireCode } from '@skymesh/protocol/stream';
 import { awaitConnectReply, sendConnectReply } from '../src/apps/connect-reply.js';
-import { AppError } from '../src/apps/errors.js';
+import type { AppError } from '../src/apps/errors.js';
 import { type AppsTestMesh, createAppsTestMesh, startTestHttpServer } from '../src/apps/testing.js';
 import { PassThrough } from 'node:stream';
 
