@@ -21,6 +21,8 @@ import {
 } from '@skymesh/protocol/directory';
 import { DirectoryService } from '../src/directory.js';
 
+// The process before any directory exists (tsx's loader alone is ~90 MB of it).
+const rssAtStart = process.memoryUsage().rss;
 const NODES = Number(process.env.NODES ?? 10_000);
 const LINKS = Number(process.env.LINKS ?? 100_000);
 const QUERIES = Number(process.env.QUERIES ?? 3000);
@@ -110,6 +112,7 @@ process.stdout.write(
     snapshot_bytes: snapshot.length,
     rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
     heap_used_mb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+    rss_at_start_mb: Math.round(rssAtStart / 2 ** 20),
     nodes: service.state.nodeCount,
     links: service.state.linkCount,
     query_failures: addr.failures,
