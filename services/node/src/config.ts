@@ -204,10 +204,12 @@ export function configPath(
  * directory.
  * @throws ConfigError NODE_CONFIG_INVALID naming every bad field
  */
-export async function loadConfig(options?: LoadConfigOptions): Promise<NodeConfig>;
 export async function loadConfig<S extends z.ZodType>(
   options: LoadConfigOptions<S> & { schema: S },
 ): Promise<z.infer<S>>;
+export async function loadConfig(
+  options?: LoadConfigOptions<typeof nodeConfigSchema>,
+): Promise<NodeConfig>;
 export async function loadConfig<S extends z.ZodType>(
   options: LoadConfigOptions<S> = {},
 ): Promise<z.infer<S>> {

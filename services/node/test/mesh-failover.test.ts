@@ -3,7 +3,7 @@
 // upload; the session moves to a route around it and the destination
 // receives exactly the bytes sent (SHA-256 equal).
 import { createHash } from 'node:crypto';
-import { equalBytes, Identity } from '@skymesh/crypto';
+import { equalBytes } from '@skymesh/crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Connection, tapTransport, webSocketTransport } from '../src/link/index.js';
 import { type PathHop, choosePath } from '../src/route/index.js';
