@@ -85,6 +85,30 @@ describe('mirror', () => {
     expect(route.statusCode).toBe(200);
   });
 
+  it('keeps syncing on its own once started, until stopped', async () => {
+    const up = await upstream();
+    await populate(up.h.app, [1, 2], [[1, 2, 100]]);
+    const m = await harness(
+      { readOnly: true },
+      (service) =>
+        new Mirror(service, {
+          upstreamUrl: up.url,
+          upstreamKey: up.h.service.publicKey,
+          intervalMs: 20,
+        }),
+    );
+    open.push(m);
+    m.mirror!.start();
+    await populate(up.h.app, [3], []);
+    for (let i = 0; i < 200 && m.service.state.version !== up.h.service.state.version; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await m.mirror!.stop();
+    expect(m.service.state.version).toBe(up.h.service.state.version);
+    expect(m.service.state.nodeCount).toBe(3);
+    expect((await m.app.inject({ url: '/health' })).json().status).toBe('ok');
+  });
+
   it('refuses a tampered snapshot, one signed by another key, and a forged descriptor', async () => {
     const up = await upstream();
     await populate(up.h.app, [1, 2], [[1, 2, 100]]);
