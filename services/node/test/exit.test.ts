@@ -151,15 +151,16 @@ describe('published services', () => {
       { port: 22, host: '::1', localPort: 2222 },
       { port: 80, host: '127.0.0.1', localPort: 8080 },
     ]);
-    for (const bad of [
+    const bads: Record<string, string>[] = [
       { 0: '127.0.0.1:80' },
       { 80: '127.0.0.1' },
       { 80: 'h:70000' },
       { x: 'h:1' },
-    ]) {
+    ];
+    for (const bad of bads) {
       let code = '';
       try {
-        parsePublishMap(bad as Record<string, string>);
+        parsePublishMap(bad);
       } catch (err) {
         code = (err as AppError).code;
       }
