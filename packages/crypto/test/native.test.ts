@@ -2,12 +2,18 @@
  * The native backend's caches and its direct libsodium AEAD: a cache never
  * answers for bytes other than the ones it is asked about (arrays refilled
  * after use, keys at odd offsets), stays bounded, and the AEAD paths agree
- * with noble on both sides of SODIUM_AEAD_MAX and of the scratch area.
+ * with noble on both sides of SODIUM_AEAD_MAX / SODIUM_OPEN_MAX and of the
+ * scratch area.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nobleBackend, ready } from '../src/index.js';
 import { PUBLIC_CACHE_MAX, publicCacheSize } from '../src/native/keys.js';
-import { createNativeBackend, nativeReady, SODIUM_AEAD_MAX } from '../src/native/node.js';
+import {
+  createNativeBackend,
+  nativeReady,
+  SODIUM_AEAD_MAX,
+  SODIUM_OPEN_MAX,
+} from '../src/native/node.js';
 import { SODIUM_SCRATCH_BYTES } from '../src/native/sodium-aead.js';
 
 const native = createNativeBackend();
@@ -107,7 +113,9 @@ describe('AEAD paths', () => {
   const key = filled(32, 20);
   const n12 = filled(12, 21);
   const n24 = filled(24, 22);
-  const sizes = [0, 1, 63, 255, 1024, SODIUM_AEAD_MAX - 17, SODIUM_AEAD_MAX - 1, SODIUM_AEAD_MAX];
+  // Both sides of each switch: seal by plaintext length, open by sealed length.
+  const sizes = [0, 1, 63, 255, 1024, SODIUM_OPEN_MAX - 17, SODIUM_OPEN_MAX - 16];
+  sizes.push(SODIUM_AEAD_MAX - 17, SODIUM_AEAD_MAX - 1, SODIUM_AEAD_MAX);
   const ads = [undefined, filled(13, 23), filled(SODIUM_SCRATCH_BYTES, 24)];
 
   it('agree with noble for every size, AD (incl. one larger than the scratch area) and offset', () => {
@@ -125,7 +133,7 @@ describe('AEAD paths', () => {
   });
 
   it('returns null for a flipped bit, a wrong AD and a sealed message shorter than the tag', () => {
-    for (const size of [0, 100, SODIUM_AEAD_MAX + 100]) {
+    for (const size of [0, 100, SODIUM_OPEN_MAX, SODIUM_AEAD_MAX + 100]) {
       const pt = filled(size, 30);
       const ad = filled(5, 31);
       const s1 = native.chacha20poly1305Seal(key, n12, pt, ad);

@@ -24,12 +24,16 @@ import { privateKey, publicKey, publicKeyBytes } from './keys.js';
 import { type SodiumAead, sodiumAead } from './sodium-aead.js';
 
 /**
- * Messages shorter than this use libsodium's AEAD, longer ones OpenSSL.
- * Measured per size (interleaved A/B, docs/drafts/cryptoperf.md): libsodium
- * through sodium-aead.ts is 2–5× faster up to 1 KiB, even at 1.5–2 KiB, and
- * OpenSSL wins from ~3 KiB as its per-byte cost is ~4× lower.
+ * Plaintexts shorter than this are sealed by libsodium, longer ones by
+ * OpenSSL; sealed messages shorter than SODIUM_OPEN_MAX are opened by
+ * libsodium. libsodium (through sodium-aead.ts) has the smaller per-call
+ * cost, OpenSSL ~4× the bytes per second; OpenSSL's decrypt setup is cheaper
+ * than its encrypt setup, so opening crosses over earlier. Measured per size
+ * with interleaved A/B runs (docs/drafts/cryptoperf.md).
  */
 export const SODIUM_AEAD_MAX = 2048;
+/** Sealed messages (ciphertext ‖ tag) shorter than this are opened by libsodium. */
+export const SODIUM_OPEN_MAX = 1536;
 
 let sodiumLoaded = false;
 let rawAead: SodiumAead | null = null;
@@ -182,7 +186,7 @@ export function createNativeBackend(): CryptoBackend {
       (pt.length < SODIUM_AEAD_MAX ? sodiumSeal(false, key, nonce, pt, ad) : null) ??
       chachaSeal(key, nonce, pt, ad),
     chacha20poly1305Open: (key, nonce, sealed, ad) => {
-      const pt = sealed.length < SODIUM_AEAD_MAX ? sodiumOpen(false, key, nonce, sealed, ad) : null;
+      const pt = sealed.length < SODIUM_OPEN_MAX ? sodiumOpen(false, key, nonce, sealed, ad) : null;
       return pt === null ? chachaOpen(key, nonce, sealed, ad) : pt || null;
     },
     xchacha20poly1305Seal: (key, nonce, pt, ad) => {
@@ -192,7 +196,7 @@ export function createNativeBackend(): CryptoBackend {
       return chachaSeal(subkey, n12, pt, ad);
     },
     xchacha20poly1305Open: (key, nonce, sealed, ad) => {
-      const pt = sealed.length < SODIUM_AEAD_MAX ? sodiumOpen(true, key, nonce, sealed, ad) : null;
+      const pt = sealed.length < SODIUM_OPEN_MAX ? sodiumOpen(true, key, nonce, sealed, ad) : null;
       if (pt !== null) return pt || null;
       const [subkey, n12] = xSubkey(key, nonce);
       return chachaOpen(subkey, n12, sealed, ad);
