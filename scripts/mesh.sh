@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The README's first command. Until the mesh node lands (issue 3/4) it runs
-# the foundation end to end: makes a node identity, signs and verifies a
-# descriptor, completes a hidden-key Noise handshake, and benchmarks the
-# crypto backends. It grows into the full local mesh.
+# The README's first command (`npm start`, also `pnpm mesh`): installs what
+# is missing, then runs the local mesh (scripts/mesh.ts): six nodes on
+# 127.0.0.1, a demo .mesh service, a loopback-only exit and a SOCKS5 proxy
+# on 127.0.0.1:1080. Options go through (`npm start -- --help`). The
+# foundation demo that used to run here is `pnpm demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 [ -d .tools ] && export PATH="$PWD/.tools/node_modules/.bin:$PATH"
-exec pnpm exec tsx --conditions=@skymesh/source scripts/demo.ts "$@"
+# exec, and tsx directly (not through pnpm), so Ctrl-C and SIGTERM reach the
+# mesh and nothing is left running after it.
+exec ./node_modules/.bin/tsx --conditions=@skymesh/source scripts/mesh.ts "$@"

@@ -59,7 +59,10 @@ describe('local mesh', () => {
   });
 
   it("node 0's API reports links and routes, and the printed commands are well formed", async () => {
-    const status = await fetch(`${mesh.apiUrl}/api/status`).then((r) => r.json());
+    const status = (await fetch(`${mesh.apiUrl}/api/status`).then((r) => r.json())) as {
+      address: string;
+      links: number;
+    };
     expect(status.address).toBe(mesh.nodes[0]!.node.address);
     expect(status.links).toBeGreaterThan(0);
     const metrics = await fetch(`${mesh.apiUrl}/metrics`).then((r) => r.text());

@@ -84,7 +84,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
   const n = options.nodes ?? 6;
   if (!Number.isInteger(n) || n < 2 || n > 32) throw new RangeError('nodes must be 2..32');
   const exitIndex = Math.min(4, n - 1);
-  const serviceIndex = n - 1 >= 5 ? 5 : n - 1;
+  const serviceIndex = Math.min(n - 1, 5);
   const edges = meshEdges(n);
   const identities = Array.from({ length: n }, () => Identity.generate());
   const keys = identities.map((i) => i.publicKey);
