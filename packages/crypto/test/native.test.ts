@@ -14,7 +14,7 @@ import {
   SODIUM_AEAD_MAX,
   SODIUM_OPEN_MAX,
 } from '../src/native/node.js';
-import { SODIUM_SCRATCH_BYTES } from '../src/native/sodium-aead.js';
+import { SODIUM_SCRATCH_BYTES } from '../src/native/sodium-raw.js';
 
 const native = createNativeBackend();
 
@@ -162,5 +162,45 @@ describe('AEAD paths', () => {
     native.chacha20poly1305Open(key, n12, native.chacha20poly1305Seal(key, n12, filled(90, 42)));
     expect(a).toEqual(copy);
     expect(pt).toEqual(filled(100, 40));
+  });
+});
+
+describe('BLAKE2b and HMAC-BLAKE2b on libsodium', () => {
+  it('agree with noble for keys around the block size and data past the scratch area', () => {
+    for (const keyLen of [0, 1, 32, 64, 127, 128, 129, 300]) {
+      for (const dataLen of [
+        0,
+        1,
+        64,
+        200,
+        1024,
+        SODIUM_SCRATCH_BYTES - 200,
+        SODIUM_SCRATCH_BYTES,
+      ]) {
+        const key = filled(keyLen, keyLen + 1);
+        const data = filled(dataLen, dataLen + 2);
+        expect(native.hmac('blake2b', key, offset(data))).toEqual(
+          nobleBackend.hmac('blake2b', key, data),
+        );
+      }
+    }
+    for (const dataLen of [0, 3, 128, 129, SODIUM_SCRATCH_BYTES - 64, SODIUM_SCRATCH_BYTES + 1]) {
+      const data = filled(dataLen, dataLen + 3);
+      expect(native.hash('blake2b', data)).toEqual(nobleBackend.hash('blake2b', data));
+      for (const outLen of [1, 32, 64]) {
+        for (const key of [undefined, filled(1, 4), filled(64, 5)]) {
+          expect(native.blake2b(offset(data), outLen, key)).toEqual(
+            nobleBackend.blake2b(data, outLen, key),
+          );
+        }
+      }
+    }
+  });
+
+  it('leaves the caller key untouched when it hashes a long HMAC key', () => {
+    const key = filled(200, 6);
+    const copy = key.slice();
+    native.hmac('blake2b', key, filled(10, 7));
+    expect(key).toEqual(copy);
   });
 });
