@@ -12,6 +12,7 @@ import {
   createNativeBackend,
   nativeReady,
   SODIUM_AEAD_MAX,
+  SODIUM_HASH_MAX,
   SODIUM_OPEN_MAX,
 } from '../src/native/node.js';
 import { SODIUM_SCRATCH_BYTES } from '../src/native/sodium-raw.js';
@@ -184,7 +185,8 @@ describe('BLAKE2b and HMAC-BLAKE2b on libsodium', () => {
         );
       }
     }
-    for (const dataLen of [0, 3, 128, 129, SODIUM_SCRATCH_BYTES - 64, SODIUM_SCRATCH_BYTES + 1]) {
+    const lengths = [0, 3, 128, 129, SODIUM_HASH_MAX - 1, SODIUM_HASH_MAX];
+    for (const dataLen of [...lengths, SODIUM_SCRATCH_BYTES - 64, SODIUM_SCRATCH_BYTES + 1]) {
       const data = filled(dataLen, dataLen + 3);
       expect(native.hash('blake2b', data)).toEqual(nobleBackend.hash('blake2b', data));
       for (const outLen of [1, 32, 64]) {

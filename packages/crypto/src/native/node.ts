@@ -35,6 +35,12 @@ export const SODIUM_AEAD_MAX = 2048;
 /** Sealed messages (ciphertext ‖ tag) shorter than this are opened by libsodium. */
 export const SODIUM_OPEN_MAX = 1536;
 
+/**
+ * BLAKE2b / HMAC-BLAKE2b inputs shorter than this go to libsodium; from
+ * ~4 KiB OpenSSL's lower per-byte cost wins (interleaved A/B).
+ */
+export const SODIUM_HASH_MAX = 4096;
+
 let sodiumLoaded = false;
 let raw: SodiumRaw | null = null;
 /** Resolves once libsodium's WASM is ready; until then OpenSSL/noble serve every call. */
@@ -148,15 +154,19 @@ export function createNativeBackend(): CryptoBackend {
   return {
     name: 'native',
     randomBytes: (n) => randomFillSync(new Uint8Array(n)),
-    // BLAKE2b goes to libsodium: 2–4× faster than OpenSSL's per-call setup
-    // for the short inputs of handshakes and key schedules.
+    // Short BLAKE2b goes to libsodium: 2–4× faster than OpenSSL's per-call
+    // setup for the inputs of handshakes and key schedules.
     hash: (alg, data) =>
-      (alg === 'blake2b' && raw?.blake2b(data, 64, undefined)) ||
+      (alg === 'blake2b' && data.length < SODIUM_HASH_MAX && raw?.blake2b(data, 64, undefined)) ||
       u8(createHash(OPENSSL_HASH[alg]).update(data).digest()),
     hmac: (alg, key, data) =>
-      (alg === 'blake2b' && raw?.hmacBlake2b(key, data)) ||
+      (alg === 'blake2b' && data.length < SODIUM_HASH_MAX && raw?.hmacBlake2b(key, data)) ||
       u8(createHmac(OPENSSL_HASH[alg], key).update(data).digest()),
     blake2b: (data, outLen, key) => {
+      // OpenSSL has no keyed or short BLAKE2b: libsodium serves those at any length.
+      if (!key && outLen === 64 && data.length >= SODIUM_HASH_MAX) {
+        return u8(createHash('blake2b512').update(data).digest());
+      }
       const out = raw?.blake2b(data, outLen, key);
       if (out) return out;
       if (!key && outLen === 64) return u8(createHash('blake2b512').update(data).digest());
