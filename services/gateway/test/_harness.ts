@@ -13,8 +13,14 @@ import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { type Gateway, startGateway } from '../src/gateway.js';
 
+/**
+ * The server to make test databases on: TEST_DATABASE_URL (what the test
+ * command exports) first; its own database is only used to connect.
+ */
 export const ADMIN_URL =
-  process.env.GW_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  process.env.TEST_DATABASE_URL ??
+  process.env.GW_TEST_ADMIN_URL ??
+  'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** Creates an empty database; `drop()` removes it. */
 export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
