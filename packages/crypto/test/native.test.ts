@@ -11,6 +11,7 @@ import { PUBLIC_CACHE_MAX, publicCacheSize } from '../src/native/keys.js';
 import {
   createNativeBackend,
   nativeReady,
+  RANDOM_POOL_MAX_REQUEST,
   SODIUM_AEAD_MAX,
   SODIUM_HASH_MAX,
   SODIUM_OPEN_MAX,
@@ -204,5 +205,30 @@ describe('BLAKE2b and HMAC-BLAKE2b on libsodium', () => {
     const copy = key.slice();
     native.hmac('blake2b', key, filled(10, 7));
     expect(key).toEqual(copy);
+  });
+});
+
+describe('random pool', () => {
+  it('gives fresh, independent arrays of the asked length across pool refills', () => {
+    const seen = new Set<string>();
+    const sizes = [0, 1, 24, 32, 34, RANDOM_POOL_MAX_REQUEST, RANDOM_POOL_MAX_REQUEST + 1, 5000];
+    for (let round = 0; round < 300; round++) {
+      for (const n of sizes) {
+        const r = native.randomBytes(n);
+        expect(r).toBeInstanceOf(Uint8Array);
+        expect(r.length).toBe(n);
+        expect(r.byteLength).toBe(r.buffer.byteLength);
+        if (n >= 24) {
+          const hex = Buffer.from(r.subarray(0, 24)).toString('hex');
+          expect(seen.has(hex)).toBe(false);
+          seen.add(hex);
+        }
+      }
+    }
+    const a = native.randomBytes(32);
+    const b = native.randomBytes(32);
+    const copy = b.slice();
+    a.fill(0);
+    expect(b).toEqual(copy);
   });
 });

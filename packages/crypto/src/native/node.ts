@@ -61,6 +61,30 @@ const OPENSSL_HASH: Record<HashName, string> = {
   blake2s: 'blake2s256',
 };
 
+/** Requests up to this many bytes are served from the random pool. */
+export const RANDOM_POOL_MAX_REQUEST = 256;
+const RANDOM_POOL_BYTES = 4096;
+const randomPool = new Uint8Array(RANDOM_POOL_BYTES);
+let randomPos = RANDOM_POOL_BYTES;
+
+/**
+ * CSPRNG bytes. Each randomFillSync call costs ~3–5 µs of fixed overhead,
+ * more than a key generation's other work outside the curve arithmetic, so
+ * short requests (keys, nonces, tweaks) are cut from a pool OpenSSL refills
+ * 4 KiB at a time; bytes handed out are zeroed in the pool at once.
+ */
+function randomBytes(n: number): Uint8Array {
+  if (n > RANDOM_POOL_MAX_REQUEST) return randomFillSync(new Uint8Array(n));
+  if (randomPos + n > RANDOM_POOL_BYTES) {
+    randomFillSync(randomPool);
+    randomPos = 0;
+  }
+  const out = randomPool.slice(randomPos, randomPos + n);
+  randomPool.fill(0, randomPos, randomPos + n);
+  randomPos += n;
+  return out;
+}
+
 function u8(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
@@ -153,7 +177,7 @@ function sodiumOpen(
 export function createNativeBackend(): CryptoBackend {
   return {
     name: 'native',
-    randomBytes: (n) => randomFillSync(new Uint8Array(n)),
+    randomBytes,
     // Short BLAKE2b goes to libsodium: 2–4× faster than OpenSSL's per-call
     // setup for the inputs of handshakes and key schedules.
     hash: (alg, data) =>
