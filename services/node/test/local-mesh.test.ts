@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCurl } from '../src/apps/testing.js';
 import { type LocalMesh, startLocalMesh } from '../src/cli/local-mesh.js';
-import { topologyPathChooser } from '../src/cli/topology.js';
+import { topologyPathChooser } from '../src/apps/topology.js';
 import { Identity } from '@skymesh/crypto';
 
 let mesh: LocalMesh;

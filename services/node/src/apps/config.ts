@@ -12,6 +12,7 @@
  * Environment overrides: SKYMESH_SOCKS_PORT, SKYMESH_API_PORT, SKYMESH_API_TOKEN,
  * SKYMESH_PUBLISH ("80=127.0.0.1:8080,22=127.0.0.1:22").
  */
+import { isAddress } from '@skymesh/crypto';
 import { z } from 'zod';
 import { ConfigError, nodeConfigSchema } from '../config.js';
 import type { AppError } from './errors.js';
@@ -61,6 +62,20 @@ export const appsConfigSchema = z.object({
       (a) => LOOPBACK.has(a.host) || a.token !== undefined,
       'an API bound beyond loopback needs a token',
     ),
+  /**
+   * Restricts paths to a fixed topology (the local mesh and its docker
+   * twin): node addresses, and edges between their indices.
+   */
+  topology: z
+    .object({
+      nodes: z.array(z.string().refine(isAddress, 'must be a node address')).min(2).max(64),
+      edges: z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])).max(1024),
+    })
+    .strict()
+    .refine((t) => t.edges.every(([a, b]) => a < t.nodes.length && b < t.nodes.length), {
+      message: 'edges must name node indices',
+    })
+    .optional(),
   /** New streams move to a fresh session after this many minutes. */
   rotateMinutes: z
     .number()

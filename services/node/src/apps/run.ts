@@ -4,11 +4,12 @@
  * node's sessions and directory, the SOCKS5 proxy and the HTTP API. Used by
  * `skymesh node` and the local mesh; stops everything in reverse order.
  */
-import type { Identity } from '@skymesh/crypto';
+import { type Identity, parseAddress } from '@skymesh/crypto';
 import { type ApiServer, startApi } from '../api/app.js';
 import type { NodeLogger } from '../log.js';
 import { createNode, type MeshNode, type NodeInit } from '../node.js';
 import { nodeInitFromConfig } from '../config.js';
+import { topologyPathChooser } from './topology.js';
 import { createStreamAcceptor, type StreamAcceptor } from './acceptor.js';
 import type { NodeAppsConfig } from './config.js';
 import { createStreamDialer, type StreamDialer } from './dialer.js';
@@ -46,8 +47,19 @@ export async function startNodeWithApps(
     publish: config.publish,
     descriptor: () => node?.descriptor ?? null,
   });
+  const topology = config.topology;
+  const ownIndex = topology?.nodes.indexOf(options.identity.address) ?? -1;
   node = await createNode({
     ...nodeInitFromConfig(config),
+    ...(topology && ownIndex >= 0
+      ? {
+          choosePath: topologyPathChooser(
+            topology.nodes.map((a) => parseAddress(a)),
+            topology.edges,
+            ownIndex,
+          ),
+        }
+      : {}),
     ...options.nodeInit,
     identity: options.identity,
     ...(options.logger ? { logger: options.logger } : {}),

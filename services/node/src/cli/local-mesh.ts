@@ -13,7 +13,7 @@ import { Identity } from '@skymesh/crypto';
 import { nodeAppsConfigSchema } from '../apps/config.js';
 import { type NodeWithApps, startNodeWithApps } from '../apps/run.js';
 import type { NodeLogger } from '../log.js';
-import { meshEdges, topologyPathChooser } from './topology.js';
+import { meshEdges, topologyPathChooser } from '../apps/topology.js';
 
 /** Options of startLocalMesh. */
 export interface LocalMeshOptions {
@@ -45,8 +45,8 @@ export interface LocalMesh {
   close(): Promise<void>;
 }
 
-/** Starts the demo HTTP service on 127.0.0.1 (OS-chosen port). */
-async function startDemoService(): Promise<Server> {
+/** Starts the demo HTTP service (127.0.0.1 and an OS-chosen port by default). */
+export async function startDemoService(host = '127.0.0.1', port = 0): Promise<Server> {
   const server = createServer((req, res) => {
     const m = /^\/bytes\/(\d{1,9})$/.exec(req.url ?? '');
     if (m) {
@@ -75,7 +75,7 @@ async function startDemoService(): Promise<Server> {
         'This page came to you through a 3-hop onion route; the service never saw your address.\n',
     );
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(port, host, r));
   return server;
 }
 

@@ -9,6 +9,7 @@
  *   skymesh status --api http://127.0.0.1:8600
  *   skymesh mesh --nodes 6
  */
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -18,8 +19,9 @@ import { nodeAppsSchemaWithEnv } from '../apps/config.js';
 import { startNodeWithApps } from '../apps/run.js';
 import { ConfigError, loadConfig, loadOrCreateIdentity } from '../config.js';
 import { createLogger, type LogLevel } from '../log.js';
-import { type LocalMesh, startLocalMesh } from './local-mesh.js';
-import { LOCAL_MESH_ROLES } from './topology.js';
+import { type LocalMesh, startDemoService, startLocalMesh } from './local-mesh.js';
+import { writeMeshPlan } from './plan.js';
+import { LOCAL_MESH_ROLES } from '../apps/topology.js';
 
 /** Where a command writes; tests pass their own. */
 export interface CliIo {
@@ -47,6 +49,8 @@ Commands:
   node     run one mesh node with its SOCKS5 proxy, published services and API
   status   ask a running node's API for its status
   mesh     run a whole local mesh on this machine (default 6 nodes)
+  plan     write configs and keys to run the mesh's topology as separate nodes (docker)
+  demo-http  serve the demo HTTP page (what the local mesh publishes)
 
 Run 'skymesh <command> --help' for a command's options.
 `,
@@ -99,6 +103,35 @@ Options:
   --log-level <l>    node logs on stderr (default warn)
   --json             print one JSON line describing the mesh
   -h, --help         this help
+`,
+  plan: `Usage: skymesh plan --out <dir> [--nodes <n>] [--host-prefix <p>] [--port <p>]
+                    [--demo <host:port>] [--mounted-at <dir>] [--json]
+
+Writes one identity and one node config per node (node<i>/identity.key,
+node<i>.json) for the local mesh's topology run as separate processes or
+containers (docker/compose.yaml): every config holds all signed
+descriptors (advertised at <host-prefix><i>:<port>), node 0 runs SOCKS5 and
+the API on 0.0.0.0 with generated credentials (plan.json), node 4 is the
+loopback-only exit, node 5 publishes <demo> on mesh port 80.
+
+Options:
+  --out <dir>          output folder (required)
+  --nodes <n>          2..32 (default 6)
+  --host-prefix <p>    node i's host name is <p><i> (default node)
+  --port <p>           link port of every node (default 7000)
+  --demo <host:port>   what node 5 publishes on port 80 (default demo:8080)
+  --mounted-at <dir>   the folder's path as the nodes see it (default --out)
+  --json               print plan.json (addresses, SOCKS credentials, API token)
+  -h, --help           this help
+`,
+  'demo-http': `Usage: skymesh demo-http [--host <h>] [--port <p>]
+
+Serves the demo page (and /bytes/<n>) the local mesh publishes, until Ctrl-C.
+
+Options:
+  --host <h>   interface (default 127.0.0.1)
+  --port <p>   port (default 8080)
+  -h, --help   this help
 `,
 } as const;
 
@@ -322,11 +355,67 @@ async function mesh(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+async function plan(args: string[], io: CliIo): Promise<number> {
+  const o = parse(args, {
+    out: { type: 'string' },
+    nodes: { type: 'string' },
+    'host-prefix': { type: 'string' },
+    port: { type: 'string' },
+    demo: { type: 'string' },
+    'mounted-at': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (o.help) {
+    io.out(HELP.plan);
+    return 0;
+  }
+  if (typeof o.out !== 'string') throw new UsageError('--out is required');
+  const written = await writeMeshPlan({
+    out: o.out,
+    nodes: intOption(o.nodes, '--nodes', 6),
+    port: intOption(o.port, '--port', 7000),
+    ...(typeof o['host-prefix'] === 'string' ? { hostPrefix: o['host-prefix'] } : {}),
+    ...(typeof o.demo === 'string' ? { demo: o.demo } : {}),
+    ...(typeof o['mounted-at'] === 'string' ? { mountedAt: o['mounted-at'] } : {}),
+  });
+  if (o.json) io.out(`${JSON.stringify(written)}\n`);
+  else {
+    io.out(
+      [
+        `wrote ${written.addresses.length} node configs to ${resolve(o.out)}`,
+        `service  http://${written.serviceAddress}.mesh/`,
+        `socks5   user ${written.socksUser}, password ${written.socksPassword}`,
+        `api      token ${written.apiToken}`,
+        '',
+      ].join('\n'),
+    );
+  }
+  return 0;
+}
+
+async function demoHttp(args: string[], io: CliIo): Promise<number> {
+  const o = parse(args, { host: { type: 'string' }, port: { type: 'string' } });
+  if (o.help) {
+    io.out(HELP['demo-http']);
+    return 0;
+  }
+  const host = String(o.host ?? '127.0.0.1');
+  const server = await startDemoService(host, intOption(o.port, '--port', 8080));
+  const a = server.address() as AddressInfo;
+  io.out(`demo service on http://${host.includes(':') ? `[${host}]` : host}:${a.port}/\n`);
+  await io.stopSignal();
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+  return 0;
+}
+
 const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
   keygen,
   node,
   status,
   mesh,
+  plan,
+  'demo-http': demoHttp,
 };
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
