@@ -9,10 +9,13 @@ import {
   availableBackends,
   blake2b,
   type CryptoBackend,
+  chacha20poly1305Open,
   chacha20poly1305Seal,
   ed25519PublicKey,
   ed25519Sign,
   ed25519Verify,
+  hmac,
+  randomBytes,
   ready,
   sha256,
   useBackend,
@@ -56,12 +59,31 @@ function ops(): BenchOp[] {
   const small = new Uint8Array(64);
   const big = new Uint8Array(16384);
   const kib = new Uint8Array(1024);
+  const cell = new Uint8Array(2048);
+  const sealedSmall = chacha20poly1305Seal(key, n12, small);
+  const sealedCell = chacha20poly1305Seal(key, n12, cell);
+  const mac64 = new Uint8Array(64);
   return [
     { op: 'x25519_dh', fn: () => x25519(me.secretKey, peer.publicKey) },
     { op: 'x25519_keygen', fn: () => x25519Generate() },
     { op: 'ed25519_sign', fn: () => ed25519Sign(seed, msg) },
     { op: 'ed25519_verify', fn: () => ed25519Verify(pub, msg, sig) },
     { op: 'chacha20poly1305_seal_64B', bytes: 64, fn: () => chacha20poly1305Seal(key, n12, small) },
+    {
+      op: 'chacha20poly1305_open_64B',
+      bytes: 64,
+      fn: () => chacha20poly1305Open(key, n12, sealedSmall),
+    },
+    {
+      op: 'chacha20poly1305_seal_2KiB',
+      bytes: 2048,
+      fn: () => chacha20poly1305Seal(key, n12, cell),
+    },
+    {
+      op: 'chacha20poly1305_open_2KiB',
+      bytes: 2048,
+      fn: () => chacha20poly1305Open(key, n12, sealedCell),
+    },
     {
       op: 'chacha20poly1305_seal_16KiB',
       bytes: 16384,
@@ -78,6 +100,8 @@ function ops(): BenchOp[] {
       fn: () => xchacha20poly1305Seal(key, n24, big),
     },
     { op: 'blake2b_1KiB', bytes: 1024, fn: () => blake2b(kib) },
+    { op: 'hmac_blake2b_64B', bytes: 64, fn: () => hmac('blake2b', key, mac64) },
+    { op: 'random_32B', fn: () => randomBytes(32) },
     { op: 'sha256_1KiB', bytes: 1024, fn: () => sha256(kib) },
     ...extraBenchmarks(),
   ];
@@ -112,6 +136,7 @@ console.log(
     ed25519_verify: ratio('ed25519_verify'),
     ed25519_sign: ratio('ed25519_sign'),
     chacha20poly1305_seal_64B: ratio('chacha20poly1305_seal_64B'),
+    chacha20poly1305_seal_2KiB: ratio('chacha20poly1305_seal_2KiB'),
     chacha20poly1305_seal_16KiB: ratio('chacha20poly1305_seal_16KiB'),
     target: 'x25519_dh >= 10 and ed25519_verify >= 10',
   }),
