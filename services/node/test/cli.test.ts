@@ -6,12 +6,11 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCurl } from '../src/apps/testing.js';
+import { portRefuses, runCurl } from '../src/apps/testing.js';
 import { nodeAppsSchemaWithEnv } from '../src/apps/config.js';
 import { type CliIo, runCli } from '../src/cli/main.js';
 import { loadConfig } from '../src/config.js';
@@ -46,16 +45,6 @@ function testIo(env: Record<string, string | undefined> = {}) {
   };
   return { io, out: () => out, err: () => err, stop: () => stop('SIGINT') };
 }
-
-const refused = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
 
 describe('skymesh CLI', () => {
   it('--help works for the command and every subcommand', async () => {
@@ -189,8 +178,8 @@ describe('skymesh CLI', () => {
       expect(r.stdout.toString()).toContain('Hello from a Skymesh service');
       child.kill('SIGINT');
       expect(await exited).toBe(0);
-      expect(await refused(info.socks.port)).toBe(true);
-      expect(await refused(Number(new URL(info.api).port))).toBe(true);
+      expect(await portRefuses(info.socks.port)).toBe(true);
+      expect(await portRefuses(Number(new URL(info.api).port))).toBe(true);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

@@ -4,9 +4,8 @@
  * .mesh service and through the loopback-only exit, the API of node 0, and
  * a clean stop (ports freed). Bounded: OS-chosen ports, loopback only.
  */
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCurl } from '../src/apps/testing.js';
+import { portRefuses, runCurl } from '../src/apps/testing.js';
 import { type LocalMesh, startLocalMesh } from '../src/cli/local-mesh.js';
 import { topologyPathChooser } from '../src/apps/topology.js';
 import { Identity } from '@skymesh/crypto';
@@ -20,16 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await mesh?.close();
 });
-
-const refused = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
 
 describe('local mesh', () => {
   it('serves the demo page at the .mesh address through the proxy', async () => {
@@ -85,7 +74,7 @@ describe('local mesh', () => {
   it('stops cleanly and frees its ports', async () => {
     const ports = [mesh.socks.port, Number(new URL(mesh.apiUrl).port), mesh.demoPort];
     await mesh.close();
-    for (const p of ports) expect(await refused(p)).toBe(true);
+    for (const p of ports) expect(await portRefuses(p)).toBe(true);
   });
 });
 

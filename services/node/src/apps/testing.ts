@@ -180,3 +180,15 @@ export function rawExchange(port: number, bytes: Uint8Array, timeoutMs = 5000): 
     });
   });
 }
+
+/** True when nothing accepts TCP connections on 127.0.0.1:`port` (the port was freed). */
+export function portRefuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = netConnect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}

@@ -1,0 +1,48 @@
+# Skymesh mesh node image: the `skymesh` CLI (node, mesh, plan, demo-http,
+# keygen, status) compiled to JavaScript.
+#
+#   docker build -f docker/node.Dockerfile -t skymesh/node .
+#   docker run --rm skymesh/node --help
+#   docker run -v "$PWD/node.json:/etc/skymesh/node.json:ro" skymesh/node node --config /etc/skymesh/node.json
+#
+# Stage 1 installs the workspace packages the node needs and compiles them
+# with the same `build` scripts CI runs (crypto → protocol → node); stage 2
+# keeps only the compiled node and its production dependencies and runs as
+# the unprivileged `node` user. /plan is where `skymesh plan` writes the
+# compose mesh's configs (docker/compose.yaml).
+
+ARG NODE_VERSION=20.20
+
+FROM node:${NODE_VERSION}-alpine AS build
+RUN corepack enable
+WORKDIR /src
+# Manifests first, so the dependency layer is cached across source changes.
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc tsconfig.base.json ./
+COPY packages/crypto/package.json packages/crypto/
+COPY packages/protocol/package.json packages/protocol/
+COPY services/node/package.json services/node/
+# The root project ("skymesh") brings the TypeScript compiler the builds use.
+RUN pnpm install --frozen-lockfile --filter "@skymesh/node..." --filter skymesh
+# Sources and build configs only (never a host node_modules or dist).
+COPY packages/crypto/src packages/crypto/src
+COPY packages/crypto/tsconfig.build.json packages/crypto/
+COPY packages/protocol/src packages/protocol/src
+COPY packages/protocol/tsconfig.build.json packages/protocol/
+COPY services/node/src services/node/src
+COPY services/node/tsconfig.build.json services/node/
+RUN pnpm --filter "@skymesh/node..." run build \
+ && pnpm --filter @skymesh/node deploy --prod --legacy /out
+
+FROM node:${NODE_VERSION}-alpine AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build --chown=node:node /out/package.json ./package.json
+COPY --from=build --chown=node:node /out/node_modules ./node_modules
+COPY --from=build --chown=node:node /out/dist ./dist
+# A named volume mounted here starts out owned by `node`.
+RUN mkdir -p /plan /data && chown node:node /plan /data
+USER node
+# Links (ws), SOCKS5, API.
+EXPOSE 7000 1080 8600
+ENTRYPOINT ["node", "dist/cli/skymesh.js"]
+CMD ["--help"]
