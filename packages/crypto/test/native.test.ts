@@ -83,22 +83,22 @@ describe('public key cache', () => {
   });
 
   it('stays bounded and keeps answering correctly past the bound', () => {
-    const msg = filled(16, 12);
-    const seed = filled(32, 13);
-    const pub = nobleBackend.ed25519PublicKey(seed);
-    const sig = nobleBackend.ed25519Sign(seed, msg);
-    expect(native.ed25519Verify(pub, msg, sig)).toBe(true);
+    const secret = filled(32, 12);
+    const peer = nobleBackend.x25519PublicKey(filled(32, 13));
+    const expected = nobleBackend.x25519(secret, peer);
+    expect(native.x25519(secret, peer)).toEqual(expected);
+    const max = PUBLIC_CACHE_MAX.X25519;
     const sample = new Uint8Array(32);
-    for (let i = 0; i < PUBLIC_CACHE_MAX + 50; i++) {
-      // Distinct keys; OpenSSL imports any 32 bytes, the verify then fails.
+    for (let i = 0; i < max + 50; i++) {
+      // Distinct peers: any 32 bytes are an X25519 u-coordinate.
       sample[0] = i & 0xff;
       sample[1] = i >> 8;
       sample[2] = 0xa5;
-      native.ed25519Verify(sample, msg, sig);
-      expect(publicCacheSize('Ed25519')).toBeLessThanOrEqual(PUBLIC_CACHE_MAX);
+      native.x25519(secret, sample);
+      expect(publicCacheSize('X25519')).toBeLessThanOrEqual(max);
     }
-    expect(publicCacheSize('Ed25519')).toBe(PUBLIC_CACHE_MAX);
-    expect(native.ed25519Verify(pub, msg, sig)).toBe(true);
+    expect(publicCacheSize('X25519')).toBe(max);
+    expect(native.x25519(secret, peer)).toEqual(expected);
   });
 
   it('still reports a low-order peer as CRYPTO_DH_LOW_ORDER on every call', () => {

@@ -49,8 +49,15 @@ export function privateKey(crv: OkpCurve, secret: Uint8Array): KeyObject {
   return key;
 }
 
-/** Peer and verify keys kept per curve; beyond this the oldest goes. */
-export const PUBLIC_CACHE_MAX = 2048;
+/**
+ * Public keys kept per curve; beyond this the oldest goes. Ed25519 keeps
+ * more: a gateway checks signatures of many wallets and signers again and
+ * again, while most X25519 peers are ephemerals used twice.
+ */
+export const PUBLIC_CACHE_MAX: Readonly<Record<OkpCurve, number>> = {
+  X25519: 2048,
+  Ed25519: 4096,
+};
 
 // Keyed by the 32 bytes as a latin1 string: one native conversion, cheaper
 // than base64 and collision-free (one char per byte).
@@ -70,7 +77,7 @@ export function publicKey(crv: OkpCurve, pub: Uint8Array): KeyObject {
   let key = cache.get(id);
   if (!key) {
     key = createPublicKey({ key: { kty: 'OKP', crv, x: b64u(pub) }, format: 'jwk' });
-    if (cache.size >= PUBLIC_CACHE_MAX) cache.delete(cache.keys().next().value as string);
+    if (cache.size >= PUBLIC_CACHE_MAX[crv]) cache.delete(cache.keys().next().value as string);
     cache.set(id, key);
   }
   return key;
