@@ -5,7 +5,9 @@
  * apps test mesh (real sessions over in-memory routes); loopback only.
  */
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StreamDialer } from '../src/apps/dialer.js';
 import { createSocksServer, type SocksServer } from '../src/apps/socks5.js';
 import {
   type AppsTestMesh,
@@ -21,6 +23,7 @@ let http: Awaited<ReturnType<typeof startTestHttpServer>>;
 let socks: SocksServer;
 let proxy: string;
 let serviceAddr: string;
+let dialer: StreamDialer;
 
 beforeAll(async () => {
   http = await startTestHttpServer();
@@ -29,7 +32,8 @@ beforeAll(async () => {
   mesh.addNode({ exitPolicy: { ports: [{ from: 1, to: 65535 }], hosts: ['127.0.0.1', '::1'] } });
   mesh.addNode();
   serviceAddr = svc.identity.address;
-  socks = createSocksServer({ dialer: mesh.dialer({ connectTimeoutMs: 3000 }), port: 0 });
+  dialer = mesh.dialer({ connectTimeoutMs: 3000 });
+  socks = createSocksServer({ dialer, port: 0 });
   const a = await socks.listen();
   proxy = `127.0.0.1:${a.port}`;
 });
@@ -179,5 +183,74 @@ describe('bad SOCKS input', () => {
     // Greeting answered (255 methods include 0x01 only → 0xff) or closed.
     expect(reply.length).toBeLessThanOrEqual(2);
     expect(socks.stats().badRequests).toBeGreaterThan(0);
+  });
+});
+
+describe('credentials', () => {
+  it('different SOCKS credentials never share a session (IsolateSOCKSAuth)', async () => {
+    const url = `http://${serviceAddr}.mesh/iso`;
+    for (const user of ['alice:one', 'bob:two', 'alice:one']) {
+      const r = await runCurl(['--socks5-hostname', proxy, '--proxy-user', user, url]);
+      expect(r.stdout.toString()).toBe('hello from /iso');
+    }
+    const toService = dialer.sessions().filter((s) => s.destination === serviceAddr);
+    // The shared group from earlier tests, alice's and bob's.
+    expect(new Set(toService.map((s) => s.group)).size).toBe(3);
+  });
+
+  it('with users configured, only a listed pair gets through', async () => {
+    const strict = createSocksServer({ dialer, port: 0, users: { carol: 'pw' } });
+    const { port } = await strict.listen();
+    try {
+      const url = `http://${serviceAddr}.mesh/auth`;
+      const ok = await runCurl(['--socks5-hostname', `127.0.0.1:${port}`, '-U', 'carol:pw', url]);
+      expect(ok.stdout.toString()).toBe('hello from /auth');
+      const wrong = await runCurl(['--socks5-hostname', `127.0.0.1:${port}`, '-U', 'carol:x', url]);
+      expect(wrong.code).not.toBe(0);
+      // A client offering no-auth only is told no method is acceptable.
+      expect([...(await rawExchange(port, Buffer.from([5, 1, 0])))]).toEqual([5, 0xff]);
+      // RFC 1929 failure status.
+      const bad = await rawExchange(
+        port,
+        Buffer.from([5, 1, 2, 1, 5, 99, 97, 114, 111, 108, 1, 120]),
+      );
+      expect([...bad]).toEqual([5, 2, 1, 1]);
+    } finally {
+      await strict.close();
+    }
+    expect(() => createSocksServer({ dialer, host: '0.0.0.0', port: 0 })).toThrow(
+      expect.objectContaining({ code: 'APP_BAD_CONFIG' }),
+    );
+  });
+});
+
+describe('timeouts', () => {
+  it('a destination that never answers gets 0x06 (TTL expired) within the connect timeout', async () => {
+    const silent = mesh.addNode({ onStream: (st) => st.on('error', () => {}) });
+    const quick = createSocksServer({ dialer: mesh.dialer({ connectTimeoutMs: 300 }), port: 0 });
+    const { port } = await quick.listen();
+    try {
+      const reply = await rawExchange(port, connectDomain(`${silent.identity.address}.mesh`, 80));
+      expect([...reply.subarray(0, 4)]).toEqual([5, 0, 5, 0x06]);
+    } finally {
+      await quick.close();
+    }
+  });
+});
+
+describe('fuzz', () => {
+  it('random handshake bytes never get a success reply and never stop the server', async () => {
+    const runs = Number(process.env.FUZZ_RUNS ?? 30);
+    const port = socks.address()!.port;
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 1200 }), async (bytes) => {
+        const reply = await rawExchange(port, bytes, 3000, true).catch(() => Buffer.alloc(0));
+        // A success reply needs a full valid handshake to a reachable target.
+        if (reply.length >= 4 && reply[2] === 5) expect(reply[3]).not.toBe(0);
+      }),
+      { numRuns: runs },
+    );
+    const r = await runCurl(['--socks5-hostname', proxy, `http://${serviceAddr}.mesh/after-fuzz`]);
+    expect(r.stdout.toString()).toBe('hello from /after-fuzz');
   });
 });

@@ -257,6 +257,10 @@ export function createSocksServer(init: SocksServerInit): SocksServer {
     };
 
     socket.on('data', onData);
+    // A client that half-closes before its request is complete has given up.
+    socket.once('end', () => {
+      if (state !== 'connecting') socket.destroy();
+    });
   }
 
   return {

@@ -163,16 +163,28 @@ export function runCurl(
   });
 }
 
-/** Sends raw bytes to a TCP port and collects what comes back until the peer closes (bounded). */
-export function rawExchange(port: number, bytes: Uint8Array, timeoutMs = 5000): Promise<Buffer> {
+/**
+ * Sends raw bytes to a TCP port (then half-closes when `end`) and collects
+ * what comes back until the peer closes (bounded).
+ */
+export function rawExchange(
+  port: number,
+  bytes: Uint8Array,
+  timeoutMs = 5000,
+  end = false,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const socket = netConnect({ host: '127.0.0.1', port }, () => socket.write(bytes));
+    const socket = netConnect({ host: '127.0.0.1', port, allowHalfOpen: true }, () => {
+      if (end) socket.end(bytes);
+      else socket.write(bytes);
+    });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error('rawExchange timed out'));
     }, timeoutMs);
     socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('end', () => socket.end());
     socket.on('error', () => {});
     socket.on('close', () => {
       clearTimeout(timer);
