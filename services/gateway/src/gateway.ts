@@ -76,7 +76,7 @@ export async function startGateway(
     chain = devChain;
   }
   const ledger = await Ledger.open({
-    db,
+    database,
     gatewaySeed: await gatewaySeed(db, config, logger),
     chain,
     logger,

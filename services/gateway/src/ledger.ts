@@ -17,7 +17,7 @@
  * gets the stored receipt if it is the same call (same hash), else
  * GW_SEQUENCE_REUSED.
  */
-import { ed25519PublicKey, equalBytes } from '@skymesh/crypto';
+import { ed25519PublicKey, equalBytes, sha256 } from '@skymesh/crypto';
 import {
   addressResult,
   type CallJson,
@@ -34,7 +34,6 @@ import {
   MIN_WITHDRAWAL,
   type Receipt,
   type ReceiptJson,
-  receiptHash,
   receiptToJson,
   type SignedCall,
   STATUS_OK,
@@ -47,7 +46,21 @@ import {
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { ChainAdapter } from './chain/types.js';
-import { big, bytes, type Db, idFromDb, idToDb, param, rows } from './db/client.js';
+import {
+  big,
+  bytes,
+  type Database,
+  type Db,
+  hexArray,
+  idFromDb,
+  idToDb,
+  intArray,
+  param,
+  type RawSql,
+  rows,
+  textArray,
+} from './db/client.js';
+import type { Posting } from './postings.js';
 
 /** System accounts: the other side of every deposit and withdrawal. */
 export const SYSTEM = {
@@ -68,7 +81,8 @@ export interface CallResult {
 }
 
 export interface LedgerOptions {
-  db: Db;
+  /** The database: drizzle for the occasional query, raw transactions for batches. */
+  database: Database;
   gatewaySeed: Uint8Array;
   chain: ChainAdapter;
   logger?: Logger | undefined;
@@ -100,6 +114,18 @@ interface AccountRow {
   dirty?: boolean;
 }
 
+/** A receipts-table row, written after the batch's calls ran. */
+interface ReceiptRow {
+  account: bigint;
+  sequence: bigint;
+  callHash: Uint8Array;
+  /** The call's JSON text (history answers with it). */
+  call: string;
+  receipt: Uint8Array;
+  logIndex: bigint;
+  leafHash: Uint8Array;
+}
+
 interface Produced {
   item: Item;
   result: CallResult;
@@ -113,6 +139,7 @@ const KEY_CACHE_MAX = 200_000;
 export class Ledger {
   readonly gatewayKey: Uint8Array;
   private readonly db: Db;
+  private readonly database: Database;
   private readonly seed: Uint8Array;
   private readonly chain: ChainAdapter;
   private readonly log: Logger | undefined;
@@ -125,10 +152,21 @@ export class Ledger {
   private running: Promise<void> | undefined;
   private closed = false;
   /** Counters for /metrics. */
-  readonly stats = { applied: 0, replayed: 0, rejected: 0, batches: 0, batchFailures: 0 };
+  readonly stats = {
+    applied: 0,
+    replayed: 0,
+    rejected: 0,
+    batches: 0,
+    batchFailures: 0,
+    /** Wall ms inside committed batch transactions (BEGIN … COMMIT). */
+    txMs: 0,
+    /** Wall ms of those spent waiting for SQL statements. */
+    sqlMs: 0,
+  };
 
   private constructor(opts: LedgerOptions) {
-    this.db = opts.db;
+    this.database = opts.database;
+    this.db = opts.database.db;
     this.seed = opts.gatewaySeed;
     this.gatewayKey = ed25519PublicKey(opts.gatewaySeed);
     this.chain = opts.chain;
@@ -237,8 +275,27 @@ export class Ledger {
   private async runBatch(batch: Item[]): Promise<void> {
     let produced: Produced[];
     const rejected: [Item, unknown][] = [];
+    const t0 = performance.now();
+    const stats = this.stats;
     try {
-      produced = await this.db.transaction((tx) => this.applyBatch(tx as Db, batch, rejected));
+      produced = await this.database.transaction((tx) =>
+        this.applyBatch(
+          {
+            // Time spent waiting for statements: Postgres's share of the batch.
+            async query<T>(text: string, params: readonly (string | null)[]) {
+              const s = performance.now();
+              try {
+                return await tx.query<T>(text, params);
+              } finally {
+                stats.sqlMs += performance.now() - s;
+              }
+            },
+          },
+          batch,
+          rejected,
+        ),
+      );
+      this.stats.txMs += performance.now() - t0;
     } catch (e) {
       this.stats.batchFailures++;
       this.log?.error({ err: e, size: batch.length }, 'batch transaction failed');
@@ -271,15 +328,15 @@ export class Ledger {
   }
 
   private async applyBatch(
-    db: Db,
+    db: RawSql,
     batch: Item[],
     rejected: [Item, unknown][],
   ): Promise<Produced[]> {
     rejected.length = 0;
-    await db.execute(sql`SELECT pg_advisory_xact_lock(${LOG_LOCK})`);
-    const [head] = await rows<{ n: unknown }>(
-      db,
-      sql`SELECT coalesce(max(log_index) + 1, 0) AS n FROM receipts`,
+    await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [String(LOG_LOCK)]);
+    const [head] = await db.query<{ n: unknown }>(
+      'SELECT coalesce(max(log_index) + 1, 0) AS n FROM receipts',
+      [],
     );
     if (big(head!.n) !== BigInt(this.tree.size)) throw new Error('log moved under this writer');
 
@@ -291,13 +348,10 @@ export class Ledger {
       if (call.type === 'withdraw') ids.add(SYSTEM.pending);
     }
     const sorted = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const locked = await rows<Record<string, unknown>>(
-      db,
-      sql`SELECT id, kind, public_key, next_sequence, previous, balance FROM accounts
-          WHERE id IN (${sql.join(
-            sorted.map((i) => sql`${i.toString()}::bigint`),
-            sql`, `,
-          )}) ORDER BY id FOR UPDATE`,
+    const locked = await db.query<Record<string, unknown>>(
+      `SELECT id, kind, public_key, next_sequence, previous, balance FROM accounts
+       WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
+      [intArray(sorted)],
     );
     const acc = new Map<bigint, AccountRow>();
     for (const r of locked) {
@@ -313,14 +367,8 @@ export class Ledger {
     }
 
     const produced: Produced[] = [];
-    const receiptRows: Record<string, unknown>[] = [];
-    const entryRows: {
-      debit: bigint;
-      credit: bigint;
-      amount: bigint;
-      kind: string;
-      ref: string;
-    }[] = [];
+    const receiptRows: ReceiptRow[] = [];
+    const entryRows: Posting[] = [];
     const withdrawalRows: { id: bigint; account: bigint; amount: bigint; address: string }[] = [];
     const addressRows: { address: string; account: bigint }[] = [];
     const time = this.now();
@@ -339,12 +387,12 @@ export class Ledger {
         });
         if (out.leaf) {
           receiptRows.push({
-            account: idToDb(item.call.account).toString(),
-            sequence: item.call.sequence.toString(),
+            account: item.call.account,
+            sequence: item.call.sequence,
             callHash: item.hash,
-            call: callToJson(item.call),
+            call: JSON.stringify(callToJson(item.call)),
             receipt: out.encoded!,
-            logIndex: out.result.receipt.logIndex.toString(),
+            logIndex: out.result.receipt.logIndex,
             leafHash: out.leaf,
           });
         }
@@ -362,14 +410,14 @@ export class Ledger {
   }
 
   private async applyOne(
-    db: Db,
+    db: RawSql,
     item: Item,
     acc: Map<bigint, AccountRow>,
     ctx: {
       applied: Map<string, Produced>;
       logIndex: bigint;
       time: bigint;
-      entries: { debit: bigint; credit: bigint; amount: bigint; kind: string; ref: string }[];
+      entries: Posting[];
       withdrawals: { id: bigint; account: bigint; amount: bigint; address: string }[];
       addresses: { address: string; account: bigint }[];
     },
@@ -450,9 +498,9 @@ export class Ledger {
         if (a.balance < call.amount)
           throw new GatewayError('GW_INSUFFICIENT_FUNDS', 'insufficient funds');
         const pending = acc.get(SYSTEM.pending)!;
-        const [{ id }] = (await rows<{ id: unknown }>(
-          db,
-          sql`SELECT nextval(pg_get_serial_sequence('withdrawals', 'id')) AS id`,
+        const [{ id }] = (await db.query<{ id: unknown }>(
+          "SELECT nextval(pg_get_serial_sequence('withdrawals', 'id')) AS id",
+          [],
         )) as [{ id: unknown }];
         const wid = big(id);
         a.balance -= call.amount;
@@ -488,11 +536,10 @@ export class Ledger {
         break;
       }
       case 'history': {
-        const r = await rows<{ call: unknown; receipt: unknown }>(
-          db,
-          sql`SELECT call, receipt FROM receipts WHERE account = ${idToDb(a.id).toString()}::bigint
-              AND sequence >= ${call.fromSequence.toString()}::bigint
-              ORDER BY sequence LIMIT ${call.limit}`,
+        const r = await db.query<{ call: unknown; receipt: unknown }>(
+          `SELECT call, receipt FROM receipts WHERE account = $1::bigint
+           AND sequence >= $2::bigint ORDER BY sequence LIMIT $3::int`,
+          [idToDb(a.id).toString(), call.fromSequence.toString(), String(call.limit)],
         );
         history = r.map((row) => ({
           call: (typeof row.call === 'string' ? JSON.parse(row.call) : row.call) as CallJson,
@@ -518,7 +565,8 @@ export class Ledger {
     });
     const encoded = encodeReceipt(receipt);
     a.nextSequence = call.sequence + 1n;
-    a.previous = receiptHash(receipt);
+    // receiptHash(receipt) is SHA-256 of this same encoding; hash it once.
+    a.previous = sha256(encoded);
     a.dirty = true;
     acc.set(a.id, a);
     return {
@@ -529,17 +577,19 @@ export class Ledger {
   }
 
   /** The stored receipt for an already-used sequence, if the call is the same. */
-  private async replay(db: Db, item: Item, applied: Map<string, Produced>): Promise<CallResult> {
+  private async replay(
+    db: RawSql,
+    item: Item,
+    applied: Map<string, Produced>,
+  ): Promise<CallResult> {
     const same = applied.get(`${item.call.account}:${item.call.sequence}`);
     if (same) {
       if (equalBytes(same.item.hash, item.hash)) return same.result;
       throw new GatewayError('GW_SEQUENCE_REUSED', 'another call already used this sequence');
     }
-    const r = await rows<{ call_hash: unknown; receipt: unknown }>(
-      db,
-      sql`SELECT call_hash, receipt FROM receipts
-          WHERE account = ${idToDb(item.call.account).toString()}::bigint
-          AND sequence = ${item.call.sequence.toString()}::bigint`,
+    const r = await db.query<{ call_hash: unknown; receipt: unknown }>(
+      'SELECT call_hash, receipt FROM receipts WHERE account = $1::bigint AND sequence = $2::bigint',
+      [idToDb(item.call.account).toString(), item.call.sequence.toString()],
     );
     const row = r[0];
     if (!row || !equalBytes(bytes(row.call_hash), item.hash)) {
@@ -551,54 +601,90 @@ export class Ledger {
     return { receipt: decodeReceipt(bytes(row.receipt)) };
   }
 
+  /**
+   * Writes a batch's rows with one fixed-text statement per table: columns go
+   * as arrays and `unnest` turns them back into rows, so the statements are
+   * prepared once per connection and their size does not grow with the batch.
+   */
   private async write(
-    db: Db,
+    db: RawSql,
     acc: Map<bigint, AccountRow>,
-    receiptRows: Record<string, unknown>[],
-    entryRows: { debit: bigint; credit: bigint; amount: bigint; kind: string; ref: string }[],
+    receiptRows: ReceiptRow[],
+    entryRows: Posting[],
     withdrawalRows: { id: bigint; account: bigint; amount: bigint; address: string }[],
     addressRows: { address: string; account: bigint }[],
   ): Promise<void> {
-    const created = [...acc.values()].filter((a) => a.isNew && a.dirty);
-    const changed = [...acc.values()].filter((a) => !a.isNew && a.dirty);
-    const values = <T>(list: T[], row: (x: T) => ReturnType<typeof sql>) =>
-      sql.join(list.map(row), sql`, `);
+    const created: AccountRow[] = [];
+    const changed: AccountRow[] = [];
+    for (const a of acc.values()) if (a.dirty) (a.isNew ? created : changed).push(a);
+    const ids = (list: AccountRow[]) => intArray(list.map((a) => idToDb(a.id)));
     if (created.length > 0) {
-      await db.execute(sql`INSERT INTO accounts (id, kind, public_key, next_sequence, previous, balance)
-        VALUES ${values(
-          created,
-          (a) =>
-            sql`(${idToDb(a.id).toString()}::bigint, 0, ${param(a.publicKey!)}, ${a.nextSequence.toString()}::bigint, ${param(a.previous)}, ${a.balance.toString()}::bigint)`,
-        )}`);
+      await db.query(
+        `INSERT INTO accounts (id, kind, public_key, next_sequence, previous, balance)
+         SELECT id, 0, decode(k, 'hex'), s, decode(p, 'hex'), b
+         FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) AS v(id, k, s, p, b)`,
+        [
+          ids(created),
+          hexArray(created.map((a) => a.publicKey!)),
+          intArray(created.map((a) => a.nextSequence)),
+          hexArray(created.map((a) => a.previous)),
+          intArray(created.map((a) => a.balance)),
+        ],
+      );
     }
     if (changed.length > 0) {
-      await db.execute(sql`UPDATE accounts AS a SET balance = v.balance, next_sequence = v.next_sequence,
-        previous = v.previous FROM (VALUES ${values(
-          changed,
-          (a) =>
-            sql`(${idToDb(a.id).toString()}::bigint, ${a.balance.toString()}::bigint, ${a.nextSequence.toString()}::bigint, ${param(a.previous)}::bytea)`,
-        )}) AS v(id, balance, next_sequence, previous) WHERE a.id = v.id`);
+      await db.query(
+        `UPDATE accounts AS a SET balance = v.b, next_sequence = v.s, previous = decode(v.p, 'hex')
+         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS v(id, b, s, p)
+         WHERE a.id = v.id`,
+        [
+          ids(changed),
+          intArray(changed.map((a) => a.balance)),
+          intArray(changed.map((a) => a.nextSequence)),
+          hexArray(changed.map((a) => a.previous)),
+        ],
+      );
     }
     if (receiptRows.length > 0) {
-      await db.execute(sql`INSERT INTO receipts (account, sequence, call_hash, call, receipt, log_index, leaf_hash)
-        VALUES ${values(
-          receiptRows,
-          (r) =>
-            sql`(${r.account}::bigint, ${r.sequence}::bigint, ${param(r.callHash as Uint8Array)}, ${JSON.stringify(r.call)}::jsonb, ${param(r.receipt as Uint8Array)}, ${r.logIndex}::bigint, ${param(r.leafHash as Uint8Array)})`,
-        )}`);
+      await db.query(
+        `INSERT INTO receipts (account, sequence, call_hash, call, receipt, log_index, leaf_hash)
+         SELECT a, s, decode(h, 'hex'), c::jsonb, decode(r, 'hex'), i, decode(l, 'hex')
+         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])
+           AS v(a, s, h, c, r, i, l)`,
+        [
+          intArray(receiptRows.map((r) => idToDb(r.account))),
+          intArray(receiptRows.map((r) => r.sequence)),
+          hexArray(receiptRows.map((r) => r.callHash)),
+          textArray(receiptRows.map((r) => r.call)),
+          hexArray(receiptRows.map((r) => r.receipt)),
+          intArray(receiptRows.map((r) => r.logIndex)),
+          hexArray(receiptRows.map((r) => r.leafHash)),
+        ],
+      );
     }
     if (entryRows.length > 0) await insertEntries(db, entryRows);
     if (withdrawalRows.length > 0) {
-      await db.execute(sql`INSERT INTO withdrawals (id, account, amount, address, status)
-        VALUES ${values(
-          withdrawalRows,
-          (w) =>
-            sql`(${w.id.toString()}::bigint, ${idToDb(w.account).toString()}::bigint, ${w.amount.toString()}::bigint, ${w.address}, 'pending')`,
-        )}`);
+      await db.query(
+        `INSERT INTO withdrawals (id, account, amount, address, status)
+         SELECT id, a, m, d, 'pending' FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[])
+           AS v(id, a, m, d)`,
+        [
+          intArray(withdrawalRows.map((w) => w.id)),
+          intArray(withdrawalRows.map((w) => idToDb(w.account))),
+          intArray(withdrawalRows.map((w) => w.amount)),
+          textArray(withdrawalRows.map((w) => w.address)),
+        ],
+      );
     }
     if (addressRows.length > 0) {
-      await db.execute(sql`INSERT INTO deposit_addresses (address, account)
-        VALUES ${values(addressRows, (d) => sql`(${d.address}, ${idToDb(d.account).toString()}::bigint)`)}`);
+      await db.query(
+        `INSERT INTO deposit_addresses (address, account)
+         SELECT d, a FROM unnest($1::text[], $2::bigint[]) AS v(d, a)`,
+        [
+          textArray(addressRows.map((d) => d.address)),
+          intArray(addressRows.map((d) => idToDb(d.account))),
+        ],
+      );
     }
   }
 
@@ -665,18 +751,18 @@ export class Ledger {
   }
 }
 
-/** Inserts journal entries (shared by calls, deposits and withdrawals). */
-export async function insertEntries(
-  db: Db,
-  list: { debit: bigint; credit: bigint; amount: bigint; kind: string; ref: string }[],
-): Promise<void> {
-  await db.execute(
-    sql`INSERT INTO entries (debit, credit, amount, kind, ref) VALUES ${sql.join(
-      list.map(
-        (e) =>
-          sql`(${idToDb(e.debit).toString()}::bigint, ${idToDb(e.credit).toString()}::bigint, ${e.amount.toString()}::bigint, ${e.kind}, ${e.ref})`,
-      ),
-      sql`, `,
-    )}`,
+/** Inserts journal entries (shared by calls, deposits and withdrawals), in one statement. */
+export async function insertEntries(db: RawSql, list: readonly Posting[]): Promise<void> {
+  await db.query(
+    `INSERT INTO entries (debit, credit, amount, kind, ref)
+     SELECT d, c, m, k, r FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
+       AS v(d, c, m, k, r)`,
+    [
+      intArray(list.map((e) => idToDb(e.debit))),
+      intArray(list.map((e) => idToDb(e.credit))),
+      intArray(list.map((e) => e.amount)),
+      textArray(list.map((e) => e.kind)),
+      textArray(list.map((e) => e.ref)),
+    ],
   );
 }

@@ -5,7 +5,7 @@
  * them, and every change is a journal entry, inside the caller's transaction.
  */
 import { sql } from 'drizzle-orm';
-import { big, type Db, idToDb, rows } from './db/client.js';
+import { big, type Db, idToDb, rawOver, rows } from './db/client.js';
 import { insertEntries } from './ledger.js';
 
 export interface Posting {
@@ -38,7 +38,7 @@ export async function post(db: Db, list: readonly Posting[]): Promise<void> {
       ids.map((i) => sql`(${i.toString()}::bigint, ${delta.get(i)!.toString()}::bigint)`),
       sql`, `,
     )}) AS v(id, delta) WHERE a.id = v.id`);
-  await insertEntries(db, [...list]);
+  await insertEntries(rawOver(db), list);
 }
 
 /** What the conservation query found. */

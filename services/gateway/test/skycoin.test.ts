@@ -195,7 +195,7 @@ describe('withdrawals over Skycoin on PGlite', () => {
     const database = await openDatabase({});
     const db = database.db;
     const ledger = await Ledger.open({
-      db,
+      database,
       gatewaySeed: randomBytes(32),
       chain,
       logger: pino({ level: 'error' }),

@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import type { SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -17,10 +17,26 @@ import postgres from 'postgres';
 /** A drizzle database or transaction on either driver. */
 export type Db = PgDatabase<PgQueryResultHKT>;
 
+/**
+ * Fixed-text SQL with `$n` parameters, all passed as text (or null) and cast
+ * in the statement. The ledger's hot path uses it: on PostgreSQL each text is
+ * parsed and planned once per connection (a named prepared statement), where
+ * drizzle's `execute` sends a fresh unnamed statement and waits for a
+ * parameter description every time.
+ */
+export interface RawSql {
+  query<T = Record<string, unknown>>(
+    text: string,
+    params: readonly (string | null)[],
+  ): Promise<T[]>;
+}
+
 export interface Database {
   db: Db;
   /** 'postgres' or 'pglite'. */
   driver: 'postgres' | 'pglite';
+  /** Runs `fn` in one transaction over raw SQL; COMMIT when it resolves, ROLLBACK when it throws. */
+  transaction<T>(fn: (q: RawSql) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -46,12 +62,34 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     });
     const db = drizzlePg(client);
     await migratePg(db, { migrationsFolder: MIGRATIONS });
-    return { db: db as unknown as Db, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
+    return {
+      db: db as unknown as Db,
+      driver: 'postgres',
+      transaction: <T>(fn: (q: RawSql) => Promise<T>) =>
+        client.begin((tx) =>
+          fn({
+            query: async <R>(text: string, params: readonly (string | null)[]) =>
+              (await tx.unsafe(text, params as string[], { prepare: true })) as unknown as R[],
+          }),
+        ) as Promise<T>,
+      close: () => client.end({ timeout: 5 }),
+    };
   }
   const client = opts.pgliteDir ? new PGlite(opts.pgliteDir) : new PGlite();
   const db = drizzlePglite(client);
   await migratePglite(db, { migrationsFolder: MIGRATIONS });
-  return { db: db as unknown as Db, driver: 'pglite', close: () => client.close() };
+  return {
+    db: db as unknown as Db,
+    driver: 'pglite',
+    transaction: (fn) =>
+      client.transaction((tx) =>
+        fn({
+          query: async <R>(text: string, params: readonly (string | null)[]) =>
+            (await tx.query<R>(text, params as string[])).rows,
+        }),
+      ),
+    close: () => client.close(),
+  };
 }
 
 /** Runs raw SQL and returns its rows (postgres.js answers an array, PGlite `{ rows }`). */
@@ -86,4 +124,40 @@ export function idFromDb(v: unknown): bigint {
 /** Bytes as a Buffer view for postgres.js parameters (PGlite accepts it too). */
 export function param(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Integers as a Postgres array literal (`{1,-2,3}`), for a `$n::bigint[]` parameter. */
+export function intArray(list: readonly (bigint | number)[]): string {
+  return `{${list.join(',')}}`;
+}
+
+/** Byte strings as a hex text array literal, for `decode(x, 'hex')` over `unnest($n::text[])`. */
+export function hexArray(list: readonly Uint8Array[]): string {
+  return `{${list.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')).join(',')}}`;
+}
+
+/** Strings as a Postgres text array literal: every element quoted, `"` and `\` escaped. */
+export function textArray(list: readonly string[]): string {
+  return `{${list.map((t) => `"${t.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+}
+
+/**
+ * RawSql over a drizzle database or transaction, for code that already runs
+ * inside a drizzle transaction (deposits, withdrawals) and shares a
+ * statement with the ledger's hot path.
+ */
+export function rawOver(db: Db): RawSql {
+  return {
+    query: <T>(text: string, params: readonly (string | null)[]) =>
+      rows<T>(
+        db,
+        sql.join(
+          text
+            .split(/\$(\d+)/)
+            .map((part, i) =>
+              i % 2 === 1 ? sql`${params[Number(part) - 1] ?? null}` : sql.raw(part),
+            ),
+        ),
+      ),
+  };
 }
