@@ -1,0 +1,398 @@
+/**
+ * The node benchmark (`pnpm bench` in services/node): whole nodes over real
+ * websockets on 127.0.0.1, all in this one process (one thread: the source,
+ * both relays and the destination share a core, so throughput here is a
+ * lower bound of a deployed route where each hop has its own machine).
+ * Prints ONE JSON object:
+ *
+ *   setup_ms_p50          3-hop route setup (links already up), median of 60
+ *   rtt_us_direct_p50     64-byte echo over a bare ws connection (two sockets)
+ *   rtt_us_link_p50       link-layer PING/PONG over one node↔node link
+ *   rtt_us_route3_p50/p99 64-byte route payload echoed by the destination, 3 hops
+ *   rtt_us_stream3_p50    64-byte stream echo through a session over 3 hops
+ *   tput_MBps_direct      bare ws, 64 KiB messages, one way
+ *   tput_MBps_link        cells over one node↔node link, one way
+ *   tput_MBps_route3      a session stream upload through 3 hops (what apps get)
+ *   failover_stall_ms     longest gap in received bytes after the middle relay crashes
+ *   bytes_per_idle_route  heap after GC per idle 3-hop route, summed over the four
+ *                         nodes that hold its state (source, 2 relays, destination)
+ *
+ * Environment: BENCH_MB (upload size, default 32), BENCH_ROUTES (idle
+ * routes, default 500).
+ */
+import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { loadavg } from 'node:os';
+import { WebSocket, WebSocketServer } from 'ws';
+import { CELL_SIZE } from '@skymesh/protocol';
+import type { RouteChannel } from '../src/contracts.js';
+import { type Connection, tapTransport, webSocketTransport } from '../src/link/index.js';
+import type { MeshNode } from '../src/node.js';
+import { startMesh, type TestMesh } from '../src/node/testing.js';
+import type { PathHop } from '../src/route/index.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const MB = Number(process.env.BENCH_MB ?? 32);
+const IDLE_ROUTES = Number(process.env.BENCH_ROUTES ?? 500);
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
+};
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+const stage = (what: string) => {
+  if (process.env.BENCH_VERBOSE) process.stderr.write(`${what}\n`);
+};
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/** A bare ws pair on 127.0.0.1: echo RTT and one-way throughput. */
+async function bareWs(): Promise<{ rttP50: number; tput: number }> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const port = (server.address() as { port: number }).port;
+  let sink: (n: number) => void = () => {};
+  server.on('connection', (ws) => {
+    ws.on('message', (d: Buffer) => {
+      if (d.length <= 64) ws.send(d);
+      else sink(d.length);
+    });
+  });
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+  await new Promise<void>((r) => ws.once('open', () => r()));
+  const msg = new Uint8Array(64);
+  const rtts: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((r) => {
+      ws.once('message', () => r());
+      ws.send(msg);
+    });
+    rtts.push((performance.now() - t0) * 1000);
+  }
+  const total = MB * 1024 * 1024;
+  const chunk = new Uint8Array(64 * 1024);
+  let got = 0;
+  const done = new Promise<void>((r) => {
+    sink = (n) => {
+      got += n;
+      if (got >= total) r();
+    };
+  });
+  const t0 = performance.now();
+  for (let sent = 0; sent < total; sent += chunk.length) {
+    ws.send(chunk);
+    if (ws.bufferedAmount > 1024 * 1024) {
+      while (ws.bufferedAmount > 256 * 1024) await tick();
+    }
+  }
+  await done;
+  const tput = total / 1e6 / ((performance.now() - t0) / 1000);
+  ws.terminate();
+  await new Promise<void>((r) => server.close(() => r()));
+  return { rttP50: pct(rtts.slice(200), 0.5), tput };
+}
+
+/** Link layer between two nodes: ping RTT and cell throughput. */
+async function linkLayer(a: MeshNode, b: MeshNode): Promise<{ rttP50: number; tput: number }> {
+  const link = await a.links.connect(b.publicKey, b.endpoints[0]!);
+  const rtts: number[] = [];
+  for (let i = 0; i < 1000; i++) rtts.push((await link.ping()) * 1000);
+  const peer = b.links.getLink(a.publicKey)!;
+  const cells = Math.floor((MB * 1024 * 1024) / CELL_SIZE);
+  let got = 0;
+  const done = new Promise<void>((r) => {
+    peer.onCell(() => {
+      if (++got === cells) r();
+    });
+  });
+  const cell = new Uint8Array(CELL_SIZE);
+  let sent = 0;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      while (sent < cells) {
+        if (!link.sendCell(cell)) return;
+        sent++;
+      }
+      resolve();
+    };
+    link.onDrain(pump);
+    pump();
+  });
+  await done;
+  const tput = (cells * CELL_SIZE) / 1e6 / ((performance.now() - t0) / 1000);
+  // The router owns these links' handlers again for the rest of the run.
+  link.close();
+  return { rttP50: pct(rtts.slice(100), 0.5), tput };
+}
+
+async function routeRtt(src: MeshNode, path: PathHop[], incoming: () => RouteChannel) {
+  const ch = await src.router.buildRoute(path);
+  const far = incoming();
+  far.onPayload((p) => far.send(p));
+  const msg = new Uint8Array(64);
+  const rtts: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((r) => {
+      ch.onPayload(() => r());
+      ch.send(msg);
+    });
+    rtts.push((performance.now() - t0) * 1000);
+  }
+  ch.close();
+  return { p50: pct(rtts.slice(200), 0.5), p99: pct(rtts.slice(200), 0.99) };
+}
+
+async function streamRtt(src: MeshNode, dst: MeshNode): Promise<number> {
+  const client = src.connectSession(dst.address);
+  await client.ready;
+  const s = client.openStream({ name: 'echo', port: 7 });
+  const msg = Buffer.alloc(64);
+  const rtts: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((r) => {
+      let n = 0;
+      const on = (c: Buffer) => {
+        n += c.length;
+        if (n >= 64) {
+          s.off('data', on);
+          r();
+        }
+      };
+      s.on('data', on);
+      s.write(msg);
+    });
+    rtts.push((performance.now() - t0) * 1000);
+  }
+  s.destroy();
+  await client.close();
+  return pct(rtts.slice(100), 0.5);
+}
+
+async function upload(src: MeshNode, dst: MeshNode, received: () => number, mb: number) {
+  const client = src.connectSession(dst.address);
+  await client.ready;
+  const s = client.openStream({ name: 'sink', port: 9 });
+  const total = mb * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 7);
+  const start = received();
+  const t0 = performance.now();
+  for (let sent = 0; sent < total; sent += chunk.length) {
+    if (!s.write(chunk)) await new Promise<void>((r) => s.once('drain', () => r()));
+  }
+  while (received() - start < total) await new Promise((r) => setTimeout(r, 2));
+  const mbps = total / 1e6 / ((performance.now() - t0) / 1000);
+  s.destroy();
+  await client.close();
+  return mbps;
+}
+
+async function main() {
+  const load = loadavg();
+  stage('bare ws');
+  const direct = await bareWs();
+
+  // 7 nodes: 0 source, 1..5 relays, 6 destination. The destination echoes
+  // 'echo' streams and counts 'sink' streams; relays record their sockets.
+  let received = 0;
+  const gaps = { max: 0, last: 0 };
+  const conns = new Map<number, Set<Connection>>();
+  const mesh: TestMesh = await startMesh(7, {
+    each: (i) => {
+      if (i < 1 || i > 5) return {};
+      const set = new Set<Connection>();
+      conns.set(i, set);
+      return {
+        transports: [
+          tapTransport(webSocketTransport(), (c) => {
+            set.add(c);
+            return undefined;
+          }),
+        ],
+      };
+    },
+    onStream: (s, target) => {
+      s.on('error', () => {});
+      if (target.name === 'echo') s.pipe(s);
+      else
+        s.on('data', (c: Buffer) => {
+          received += c.length;
+          const t = performance.now();
+          gaps.max = Math.max(gaps.max, t - gaps.last);
+          gaps.last = t;
+        });
+    },
+  });
+  const n = mesh.nodes;
+  const src = n[0]!;
+  const dst = n[6]!;
+  const path = (ids: number[]) => ids.map((i) => ({ publicKey: n[i]!.publicKey }));
+
+  stage('link');
+  const link = await linkLayer(n[0]!, n[1]!);
+
+  // Route-level echo: take over the destination's incoming routes for a moment.
+  let lastIncoming: RouteChannel | undefined;
+  dst.router.onIncomingRoute((ch) => {
+    lastIncoming = ch;
+  });
+  stage('route rtt');
+  const route3 = await routeRtt(src, path([1, 2, 6]), () => lastIncoming!);
+
+  stage('setup');
+  // Setup latency over links that are already up.
+  const setups: number[] = [];
+  for (let i = 0; i < 60; i++) {
+    const t0 = performance.now();
+    const ch = await src.router.buildRoute(path([1, 2, 6]));
+    setups.push(performance.now() - t0);
+    ch.close();
+  }
+
+  stage('idle');
+  // Idle routes: heap per route after GC.
+  const idle: RouteChannel[] = [];
+  const held: RouteChannel[] = [];
+  dst.router.onIncomingRoute((ch) => held.push(ch));
+  for (let i = 0; i < 20; i++) idle.push(await src.router.buildRoute(path([1, 2, 6])));
+  await new Promise((r) => setTimeout(r, 200));
+  gc();
+  gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  for (let i = 0; i < IDLE_ROUTES; i++) idle.push(await src.router.buildRoute(path([3, 4, 6])));
+  await new Promise((r) => setTimeout(r, 200));
+  gc();
+  gc();
+  const perRoute = (process.memoryUsage().heapUsed - heap0) / IDLE_ROUTES;
+  for (const ch of idle) ch.close();
+  for (const ch of held) ch.close();
+  await new Promise((r) => setTimeout(r, 200));
+
+  // A fresh mesh for the session measurements (its routers' handlers untouched).
+  await mesh.close();
+
+  const mesh2: TestMesh = await startMesh(7, {
+    each: (i) => {
+      if (i < 1 || i > 5) return {};
+      const set = new Set<Connection>();
+      conns.set(i, set);
+      return {
+        transports: [
+          tapTransport(webSocketTransport(), (c) => {
+            set.add(c);
+            return undefined;
+          }),
+        ],
+      };
+    },
+    onStream: (s, target) => {
+      s.on('error', () => {});
+      if (target.name === 'echo') s.pipe(s);
+      else
+        s.on('data', (c: Buffer) => {
+          received += c.length;
+          const t = performance.now();
+          gaps.max = Math.max(gaps.max, t - gaps.last);
+          gaps.last = t;
+        });
+    },
+  });
+  const m = mesh2.nodes;
+  stage('stream rtt');
+  const stream3 = await streamRtt(m[0]!, m[6]!);
+  stage('upload');
+  const tput3 = await upload(m[0]!, m[6]!, () => received, MB);
+
+  // Failover: crash a relay of the upload's route mid-transfer; the stall is
+  // the longest gap between received chunks from the crash on.
+  stage('failover');
+  const stall = await failover(m, conns, () => received, gaps);
+  await mesh2.close();
+
+  const out = {
+    setup_ms_p50: round(pct(setups, 0.5), 2),
+    rtt_us_direct_p50: round(direct.rttP50, 0),
+    rtt_us_link_p50: round(link.rttP50, 0),
+    rtt_us_route3_p50: round(route3.p50, 0),
+    rtt_us_route3_p99: round(route3.p99, 0),
+    rtt_us_stream3_p50: round(stream3, 0),
+    tput_MBps_direct: round(direct.tput),
+    tput_MBps_link: round(link.tput),
+    tput_MBps_route3: round(tput3),
+    failover_stall_ms: round(stall, 0),
+    bytes_per_idle_route: Math.round(perRoute),
+    in_process: true,
+    upload_MB: MB,
+    idle_routes: IDLE_ROUTES,
+    loadavg_before: load.map((x) => round(x, 2)),
+    loadavg_after: loadavg().map((x) => round(x, 2)),
+  };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+async function failover(
+  m: MeshNode[],
+  conns: Map<number, Set<Connection>>,
+  received: () => number,
+  gaps: { max: number; last: number },
+): Promise<number> {
+  const src = m[0]!;
+  const dst = m[6]!;
+  const client = src.connectSession(dst.address);
+  await client.ready;
+  const s = client.openStream({ name: 'sink', port: 9 });
+  s.on('error', () => {});
+  const chunk = Buffer.alloc(16 * 1024, 3);
+  let writing = true;
+  const pump = (async () => {
+    while (writing && !s.destroyed) {
+      if (!s.write(chunk)) {
+        await new Promise<void>((r) => {
+          const done = () => {
+            s.off('drain', done);
+            s.off('close', done);
+            r();
+          };
+          s.on('drain', done);
+          s.on('close', done);
+        });
+      }
+    }
+  })();
+  const start = received();
+  while (received() - start < 4 * 1024 * 1024) await new Promise((r) => setTimeout(r, 2));
+  // Which relays carry the route: the ones forwarding cells now.
+  const before = m.map((x) => x.stats().counters.cellsForwarded);
+  await new Promise((r) => setTimeout(r, 50));
+  const busy = m
+    .map((x, i) => ({ i, d: x.stats().counters.cellsForwarded - before[i]! }))
+    .filter((x) => x.i >= 1 && x.i <= 5 && x.d > 0)
+    .sort((a, b) => b.d - a.d);
+  const victim = busy[0]!.i;
+  // A crash: every socket of the relay goes at once, then the node is gone.
+  gaps.max = 0;
+  gaps.last = performance.now();
+  for (const c of conns.get(victim)!) c.destroy();
+  void m[victim]!.close();
+  const at = received();
+  // The stall: the longest pause between chunks arriving at the destination
+  // from the crash until 4 MB more have arrived (well after the resume).
+  const killedAt = performance.now();
+  while (received() - at < 4 * 1024 * 1024 && performance.now() - killedAt < 30_000) {
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const stall = received() - at >= 4 * 1024 * 1024 ? gaps.max : Number.NaN;
+  writing = false;
+  s.destroy();
+  await pump;
+  await client.close();
+  return stall;
+}
+
+await main();
+process.exit(0);
