@@ -10,7 +10,9 @@
  * Neither cache can hand back a key for other bytes: private keys are found
  * by array identity and then compared with a copy of the bytes they were
  * made from (a caller may refill an array), public keys are found by their
- * content.
+ * content. The copy lives as long as the KeyObject, which holds the same
+ * secret in OpenSSL memory anyway: both go when the caller's array is
+ * collected, not when it is wiped.
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { equalBytes } from '../bytes.js';

@@ -1,9 +1,11 @@
 /**
- * Native backend for Node: node:crypto (OpenSSL) for everything it does
- * fast, libsodium (WASM) for short AEAD messages where OpenSSL's per-call
- * cipher setup dominates, and for keyed / short BLAKE2b which OpenSSL lacks.
+ * Native backend for Node: node:crypto (OpenSSL) for curves, SHA-2,
+ * BLAKE2s and long messages; libsodium (WASM) for short AEAD messages and
+ * short BLAKE2b / HMAC-BLAKE2b, where OpenSSL's per-call setup costs more
+ * than the work, and for keyed / short-output BLAKE2b, which OpenSSL lacks.
  * Key import and caching live in keys.ts, the direct libsodium calls in
- * sodium-raw.ts.
+ * sodium-raw.ts. The size switches below were measured per size with
+ * interleaved A/B runs (docs/drafts/cryptoperf.md).
  */
 import {
   createCipheriv,
@@ -28,8 +30,7 @@ import { type SodiumRaw, sodiumRaw } from './sodium-raw.js';
  * OpenSSL; sealed messages shorter than SODIUM_OPEN_MAX are opened by
  * libsodium. libsodium (through sodium-raw.ts) has the smaller per-call
  * cost, OpenSSL ~4× the bytes per second; OpenSSL's decrypt setup is cheaper
- * than its encrypt setup, so opening crosses over earlier. Measured per size
- * with interleaved A/B runs (docs/drafts/cryptoperf.md).
+ * than its encrypt setup, so opening crosses over earlier.
  */
 export const SODIUM_AEAD_MAX = 2048;
 /** Sealed messages (ciphertext ‖ tag) shorter than this are opened by libsodium. */
@@ -68,10 +69,10 @@ const randomPool = new Uint8Array(RANDOM_POOL_BYTES);
 let randomPos = RANDOM_POOL_BYTES;
 
 /**
- * CSPRNG bytes. Each randomFillSync call costs ~3–5 µs of fixed overhead,
- * more than a key generation's other work outside the curve arithmetic, so
- * short requests (keys, nonces, tweaks) are cut from a pool OpenSSL refills
- * 4 KiB at a time; bytes handed out are zeroed in the pool at once.
+ * CSPRNG bytes. Each randomFillSync call costs ~3–5 µs of fixed overhead
+ * (the pool: ~0.3 µs), so short requests (keys, nonces, tweaks) are cut
+ * from a pool OpenSSL refills 4 KiB at a time; bytes handed out are zeroed
+ * in the pool at once and every result has its own buffer.
  */
 function randomBytes(n: number): Uint8Array {
   if (n > RANDOM_POOL_MAX_REQUEST) return randomFillSync(new Uint8Array(n));
