@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,6 +143,17 @@ describe('skymesh CLI', () => {
     });
     expect(node0.socks.users?.skymesh).toBe(plan.socksPassword);
     expect(await runCli(['plan'], testIo().io)).toBe(2);
+  });
+
+  it('mesh on a taken port exits 1 with a hint and leaves nothing running', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const taken = (blocker.address() as AddressInfo).port;
+    const t = testIo();
+    const code = await runCli(['mesh', '--nodes', '2', '--socks-port', String(taken)], t.io);
+    blocker.close();
+    expect(code).toBe(1);
+    expect(t.err()).toContain('--socks-port');
   });
 
   it('a bad config value exits 2 naming the field', async () => {

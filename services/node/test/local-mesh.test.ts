@@ -38,6 +38,19 @@ describe('local mesh', () => {
     expect(r.stdout.length).toBe(n);
   });
 
+  it('20 concurrent downloads through the mesh all arrive whole', async () => {
+    const n = 100_000;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        runCurl(['--socks5-hostname', proxy, `http://${mesh.serviceAddress}.mesh/bytes/${n}`]),
+      ),
+    );
+    for (const r of results) {
+      expect(r.code).toBe(0);
+      expect(r.stdout.equals(Buffer.alloc(n))).toBe(true);
+    }
+  });
+
   it('reaches a loopback server through the exit, and is refused elsewhere (0x02)', async () => {
     const r = await runCurl(['--socks5-hostname', proxy, `http://127.0.0.1:${mesh.demoPort}/`]);
     expect(r.stdout.toString()).toContain('Hello from a Skymesh service');

@@ -441,6 +441,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(`${err.code}: ${err.message}\n`);
       return 1;
     }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      // The usual first-run problem: say which option moves the port.
+      io.err(`${(err as Error).message}: the port is taken (see --socks-port / --api-port)\n`);
+      return 1;
+    }
     throw err;
   }
 }
