@@ -388,6 +388,10 @@ export async function createNode(init: NodeInit = {}): Promise<MeshNode> {
   const dir = new StaticDirectory();
   const selfHex = toHex(identity.publicKey);
 
+  // Read before anything listens, so a bad file leaves no port open.
+  const fromFile = init.directoryFile
+    ? ((await readDirectoryFile(init.directoryFile)) as DescriptorInput[])
+    : undefined;
   const transports = await makeTransports(init, log);
   const listen = (init.listen ?? [{}]).map((l) => ({
     transport: l.transport ?? 'ws',
@@ -453,7 +457,14 @@ export async function createNode(init: NodeInit = {}): Promise<MeshNode> {
   });
   router.onIncomingRoute((ch) => server.acceptRoute(ch));
 
-  const endpoints = await links.listen();
+  let endpoints: Endpoint[];
+  try {
+    endpoints = await links.listen();
+  } catch (err) {
+    router.close();
+    await links.close();
+    throw err;
+  }
   const advertised: DescriptorEndpoint[] = init.advertise
     ? init.advertise.map((e) => ({ ...e }))
     : endpoints
@@ -492,9 +503,7 @@ export async function createNode(init: NodeInit = {}): Promise<MeshNode> {
     return result;
   }
   if (init.directory) addDescriptors(init.directory);
-  if (init.directoryFile) {
-    addDescriptors((await readDirectoryFile(init.directoryFile)) as DescriptorInput[]);
-  }
+  if (fromFile) addDescriptors(fromFile);
 
   const chooser: PathChooser =
     init.choosePath ??

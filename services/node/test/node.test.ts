@@ -115,3 +115,59 @@ describe('createNode over websockets', () => {
     await again.close();
   });
 });
+
+describe('createNode transports', () => {
+  it('routes over wss (self-signed certificate in dataDir) and tcp listeners', async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dataDir = await mkdtemp(join(tmpdir(), 'skymesh-node-'));
+    const m = await startMesh(4, {
+      each: (i) =>
+        i === 1
+          ? { listen: [{ transport: 'wss' as const }], dataDir }
+          : i === 2
+            ? { listen: [{ transport: 'tcp' as const }] }
+            : {},
+    });
+    try {
+      expect(m.nodes[1]!.descriptor.endpoints[0]!.transport).toBe('wss');
+      expect(m.nodes[2]!.descriptor.endpoints[0]!.transport).toBe('tcp');
+      const [src, dst] = [m.nodes[0]!, m.nodes[3]!];
+      const client = src.connectSession(dst.address, { hops: 3 });
+      await client.ready;
+      const s = client.openStream({ name: 'echo', port: 7 });
+      s.end('over wss and tcp');
+      expect((await readAll(s)).toString()).toBe('over wss and tcp');
+      await client.close();
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('wss without dataDir or tls is refused with NODE_BAD_LISTEN', async () => {
+    const err = await startMesh(1, { node: { listen: [{ transport: 'wss' }] } }).catch((e) => e);
+    expect(err.code).toBe('NODE_BAD_LISTEN');
+  });
+});
+
+describe('static directory file', () => {
+  it('loads descriptors from a JSON file, and a bad file stops the node', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'skymesh-dir-'));
+    const file = join(dir, 'directory.json');
+    const known = mesh.nodes.slice(0, 3).map((n) => descriptorToJSON(n.descriptor));
+    await writeFile(file, JSON.stringify({ descriptors: known }));
+    const m = await startMesh(1, { node: { directoryFile: file } });
+    try {
+      expect(m.nodes[0]!.directory()).toHaveLength(4);
+    } finally {
+      await m.close();
+    }
+    await writeFile(file, '{"descriptors": 5}');
+    const err = await startMesh(1, { node: { directoryFile: file } }).catch((e) => e);
+    expect(err.code).toBe('NODE_DIRECTORY_FILE');
+  });
+});
