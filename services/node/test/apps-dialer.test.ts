@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WireCode } from '@skymesh/protocol/stream';
 import { awaitConnectReply, sendConnectReply } from '../src/apps/connect-reply.js';
 import type { AppError } from '../src/apps/errors.js';
+import { MAX_REMEMBERED, remember } from '../src/apps/dialer.js';
 import { type AppsTestMesh, createAppsTestMesh, startTestHttpServer } from '../src/apps/testing.js';
 import { PassThrough } from 'node:stream';
 
@@ -152,5 +153,17 @@ describe('dialer', () => {
     expect(
       await codeOf(d.open({ kind: 'service', address: node.identity.address, port: 80 })),
     ).toBe('APP_CLOSED');
+  });
+});
+
+describe('bounded memory', () => {
+  it('remember keeps at most max keys, forgetting the least recently set', () => {
+    const m = new Map<string, number>();
+    for (let i = 0; i < 10; i++) remember(m, `k${i}`, i, 4);
+    expect([...m.keys()]).toEqual(['k6', 'k7', 'k8', 'k9']);
+    remember(m, 'k6', 60, 4);
+    remember(m, 'new', 1, 4);
+    expect([...m.keys()]).toEqual(['k8', 'k9', 'k6', 'new']);
+    expect(MAX_REMEMBERED).toBeLessThanOrEqual(65536);
   });
 });

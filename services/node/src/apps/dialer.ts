@@ -96,6 +96,19 @@ interface Entry {
   state(): string;
 }
 
+/** Isolation keys remembered (group numbers, sticky exits); the oldest are forgotten first. */
+export const MAX_REMEMBERED = 4096;
+
+/**
+ * Sets k → v in a map holding at most `max` keys, forgetting the least
+ * recently set: any number of SOCKS credentials costs bounded memory.
+ */
+export function remember<K, V>(map: Map<K, V>, k: K, v: V, max = MAX_REMEMBERED): void {
+  map.delete(k);
+  map.set(k, v);
+  if (map.size > max) map.delete(map.keys().next().value as K);
+}
+
 /** Creates a dialer. See StreamDialer. */
 export function createStreamDialer(init: StreamDialerInit): StreamDialer {
   const rotateMs = init.rotateMs ?? 600_000;
@@ -110,11 +123,12 @@ export function createStreamDialer(init: StreamDialerInit): StreamDialer {
   const stats: DialerStats = { opened: 0, failed: {}, sessionsOpened: 0, rotations: 0 };
   let closed = false;
 
+  let nextGroup = 0;
   const groupOf = (isolation: string) => {
     let g = groups.get(isolation);
     if (g === undefined) {
-      g = groups.size;
-      groups.set(isolation, g);
+      g = nextGroup++;
+      remember(groups, isolation, g);
     }
     return g;
   };
@@ -177,7 +191,7 @@ export function createStreamDialer(init: StreamDialerInit): StreamDialer {
       });
     }
     const chosen = candidates[Math.floor(random() * candidates.length)]!;
-    exits.set(isolation, { key: chosen.publicKey, chosenAt: now() });
+    remember(exits, isolation, { key: chosen.publicKey, chosenAt: now() });
     return chosen.publicKey;
   }
 
