@@ -13,6 +13,8 @@
  *   tput_MBps_direct      bare ws, 64 KiB messages, one way
  *   tput_MBps_link        cells over one node↔node link, one way
  *   tput_MBps_route3      a session stream upload through 3 hops (what apps get)
+ *   tput_MB_per_cpu_s_route3  the same per CPU-second this process used (all four
+ *                         nodes' work): what the route costs, less the machine's load
  *   failover_stall_ms     longest gap in received bytes after the middle relay crashes
  *   bytes_per_idle_route  heap after GC per idle 3-hop route, summed over the four
  *                         nodes that hold its state (source, 2 relays, destination)
@@ -182,14 +184,16 @@ async function upload(src: MeshNode, dst: MeshNode, received: () => number, mb: 
   const chunk = Buffer.alloc(64 * 1024, 7);
   const start = received();
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let sent = 0; sent < total; sent += chunk.length) {
     if (!s.write(chunk)) await new Promise<void>((r) => s.once('drain', () => r()));
   }
   while (received() - start < total) await new Promise((r) => setTimeout(r, 2));
   const mbps = total / 1e6 / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(c0);
   s.destroy();
   await client.close();
-  return mbps;
+  return { mbps, perCpuSecond: total / 1e6 / ((cpu.user + cpu.system) / 1e6) };
 }
 
 async function main() {
@@ -323,7 +327,8 @@ async function main() {
     rtt_us_stream3_p50: round(stream3, 0),
     tput_MBps_direct: round(direct.tput),
     tput_MBps_link: round(link.tput),
-    tput_MBps_route3: round(tput3),
+    tput_MBps_route3: round(tput3.mbps),
+    tput_MB_per_cpu_s_route3: round(tput3.perCpuSecond),
     failover_stall_ms: round(stall, 0),
     bytes_per_idle_route: Math.round(perRoute),
     in_process: true,
