@@ -2,13 +2,14 @@
  * The stream dialer: session reuse, rotation on schedule with draining,
  * isolation keys, exit selection, the connect reply and its timeout.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { WireCode } from '@skymesh/protocol/stream';
-import { awaitConnectReply, sendConnectReply } from '../src/apps/connect-reply.js';
-import type { AppError } from '../src/apps/errors.js';
-import { MAX_REMEMBERED, remember } from '../src/apps/dialer.js';
-import { type AppsTestMesh, createAppsTestMesh, startTestHttpServer } from '../src/apps/testing.js';
+
 import { PassThrough } from 'node:stream';
+import { WireCode } from '@skymesh/protocol/stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { awaitConnectReply, sendConnectReply } from '../src/apps/connect-reply.js';
+import { MAX_REMEMBERED, remember } from '../src/apps/dialer.js';
+import type { AppError } from '../src/apps/errors.js';
+import { type AppsTestMesh, createAppsTestMesh, startTestHttpServer } from '../src/apps/testing.js';
 
 let mesh: AppsTestMesh;
 afterEach(async () => {

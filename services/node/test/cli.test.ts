@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { portRefuses, runCurl } from '../src/apps/testing.js';
 import { nodeAppsSchemaWithEnv } from '../src/apps/config.js';
+import { portRefuses, runCurl } from '../src/apps/testing.js';
 import { type CliIo, runCli } from '../src/cli/main.js';
 import { loadConfig } from '../src/config.js';
 

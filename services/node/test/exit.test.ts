@@ -4,7 +4,7 @@
  * TCP error → wire code mapping, publish map parsing, half-close and the
  * service never seeing the client. Loopback only.
  */
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { WireCode } from '@skymesh/protocol/stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePublishMap, wireCodeForSocketError } from '../src/apps/acceptor.js';

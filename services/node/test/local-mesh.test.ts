@@ -4,11 +4,12 @@
  * .mesh service and through the loopback-only exit, the API of node 0, and
  * a clean stop (ports freed). Bounded: OS-chosen ports, loopback only.
  */
+
+import { Identity } from '@skymesh/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portRefuses, runCurl } from '../src/apps/testing.js';
-import { type LocalMesh, startLocalMesh } from '../src/cli/local-mesh.js';
 import { topologyPathChooser } from '../src/apps/topology.js';
-import { Identity } from '@skymesh/crypto';
+import { type LocalMesh, startLocalMesh } from '../src/cli/local-mesh.js';
 
 let mesh: LocalMesh;
 let proxy: string;

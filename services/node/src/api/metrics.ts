@@ -6,10 +6,11 @@
  * last 256 samples; if more were built between two scrapes, the oldest of
  * them are counted in _count and +Inf only).
  */
-import type { NodeStats } from '../node.js';
+
 import type { AcceptorStats } from '../apps/acceptor.js';
 import type { DialerStats } from '../apps/dialer.js';
 import type { SocksStats } from '../apps/socks5.js';
+import type { NodeStats } from '../node.js';
 
 /** Upper bounds (seconds) of the route setup histogram. */
 export const ROUTE_SETUP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -9,9 +9,9 @@
  * The local service sees a connection from this node's loopback side only:
  * it never learns who the client is.
  */
-import { isIP, connect as netConnect, type Socket } from 'node:net';
-import { BlockList } from 'node:net';
+
 import { lookup } from 'node:dns/promises';
+import { BlockList, isIP, connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MESH_TLD } from '@skymesh/crypto';
 import { exitAllows, hostMatches, type NodeDescriptor } from '@skymesh/protocol';

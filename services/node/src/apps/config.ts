@@ -15,8 +15,8 @@
 import { isAddress } from '@skymesh/crypto';
 import { z } from 'zod';
 import { ConfigError, nodeConfigSchema } from '../config.js';
-import type { AppError } from './errors.js';
 import { parsePublishMap } from './acceptor.js';
+import type { AppError } from './errors.js';
 
 const port = z.number().int().min(0).max(65535);
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);

@@ -6,14 +6,14 @@
  */
 import { type Identity, parseAddress } from '@skymesh/crypto';
 import { type ApiServer, startApi } from '../api/app.js';
+import { nodeInitFromConfig } from '../config.js';
 import type { NodeLogger } from '../log.js';
 import { createNode, type MeshNode, type NodeInit } from '../node.js';
-import { nodeInitFromConfig } from '../config.js';
-import { topologyPathChooser } from './topology.js';
 import { createStreamAcceptor, type StreamAcceptor } from './acceptor.js';
 import type { NodeAppsConfig } from './config.js';
 import { createStreamDialer, type StreamDialer } from './dialer.js';
 import { createSocksServer, type SocksServer } from './socks5.js';
+import { topologyPathChooser } from './topology.js';
 
 /** A node with its apps running. */
 export interface NodeWithApps {

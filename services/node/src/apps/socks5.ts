@@ -15,14 +15,14 @@
  * REPLY_FOR_WIRE_CODE); the dialer bounds the connect time, so no client
  * waits forever.
  */
-import { isIPv6, type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createServer, isIPv6, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { MESH_TLD } from '@skymesh/crypto';
 import { WireCode } from '@skymesh/protocol/stream';
 import type { MeshTarget, OpenStreamOptions } from '../contracts.js';
 import { wireCodeOf } from './connect-reply.js';
 import { AppError } from './errors.js';
 import { joinStreams } from './pipe.js';
-import type { Duplex } from 'node:stream';
 
 /** SOCKS5 reply codes (RFC 1928 §6). */
 export const SocksReply = {

@@ -10,10 +10,10 @@ import { type AddressInfo, connect as netConnect } from 'node:net';
 import { Identity } from '@skymesh/crypto';
 import { type ExitPolicy, type NodeDescriptor, signDescriptor } from '@skymesh/protocol';
 import type { StreamTarget } from '@skymesh/protocol/stream';
-import type { SessionStream } from '../session/stream.js';
-import { createMemoryRoutePair } from '../session/memory-route.js';
 import { createSessionClient } from '../session/client.js';
+import { createMemoryRoutePair } from '../session/memory-route.js';
 import { createSessionServer, type SessionServer } from '../session/server.js';
+import type { SessionStream } from '../session/stream.js';
 import { createStreamAcceptor, type StreamAcceptor } from './acceptor.js';
 import { createStreamDialer, type StreamDialer, type StreamDialerInit } from './dialer.js';
 

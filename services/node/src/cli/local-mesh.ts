@@ -12,8 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { Identity } from '@skymesh/crypto';
 import { nodeAppsConfigSchema } from '../apps/config.js';
 import { type NodeWithApps, startNodeWithApps } from '../apps/run.js';
-import type { NodeLogger } from '../log.js';
 import { meshEdges, topologyPathChooser } from '../apps/topology.js';
+import type { NodeLogger } from '../log.js';
 
 /** Options of startLocalMesh. */
 export interface LocalMeshOptions {

@@ -9,19 +9,20 @@
  *   skymesh status --api http://127.0.0.1:8600
  *   skymesh mesh --nodes 6
  */
-import type { AddressInfo } from 'node:net';
-import { parseArgs } from 'node:util';
+
 import { mkdir, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { Identity, SkymeshError, toHex } from '@skymesh/crypto';
 import { descriptorToJSON } from '@skymesh/protocol';
 import { nodeAppsSchemaWithEnv } from '../apps/config.js';
 import { startNodeWithApps } from '../apps/run.js';
+import { LOCAL_MESH_ROLES } from '../apps/topology.js';
 import { ConfigError, loadConfig, loadOrCreateIdentity } from '../config.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { type LocalMesh, startDemoService, startLocalMesh } from './local-mesh.js';
 import { writeMeshPlan } from './plan.js';
-import { LOCAL_MESH_ROLES } from '../apps/topology.js';
 
 /** Where a command writes; tests pass their own. */
 export interface CliIo {
