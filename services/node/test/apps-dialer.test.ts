@@ -102,6 +102,24 @@ describe('dialer', () => {
     await http.close();
   });
 
+  it('the sweep closes an idle session once its rotation time has passed', async () => {
+    const http = await startTestHttpServer();
+    mesh = createAppsTestMesh();
+    const node = mesh.addNode({ publish: { 80: `127.0.0.1:${http.port}` } });
+    const clock = { now: 5_000_000 };
+    const d = mesh.dialer({ rotateMs: 1000, now: () => clock.now });
+    const s = await d.open({ kind: 'service', address: node.identity.address, port: 80 });
+    s.destroy();
+    await new Promise((r) => s.once('close', r));
+    d.sweep();
+    expect(d.sessions()).toHaveLength(1);
+    clock.now += 1000;
+    d.sweep();
+    expect(d.sessions()).toHaveLength(0);
+    expect(d.stats().rotations).toBe(1);
+    await http.close();
+  });
+
   it('picks only exits whose policy allows the target, and sticks to one per isolation key', async () => {
     mesh = createAppsTestMesh();
     const http = await startTestHttpServer();

@@ -7,7 +7,9 @@
  * - Rotation: a pooled session takes new streams for `rotateMs` (default 10
  *   minutes) after it was opened; after that the next stream starts a fresh
  *   session (new route, new keys) and the old one drains: it keeps its open
- *   streams and is closed when the last one ends.
+ *   streams and is closed when the last one ends. A sweep (every
+ *   min(rotateMs, 60 s)) rotates out old sessions nobody opens streams on,
+ *   so an idle session does not outlive its schedule.
  * - Isolation: the isolation key (SOCKS5 credentials, as Tor's
  *   IsolateSOCKSAuth) is part of the pool key, so different keys never share
  *   a session, and each key picks its own exit.
@@ -80,6 +82,12 @@ export interface StreamDialer {
    */
   open(target: MeshTarget, options?: OpenStreamOptions): Promise<Duplex>;
   sessions(): DialSessionInfo[];
+  /**
+   * Rotates out every pooled session older than rotateMs (idle ones close
+   * at once, busy ones drain). Runs on a timer every min(rotateMs, 60 s);
+   * exposed for tests.
+   */
+  sweep(): void;
   stats(): DialerStats;
   /** Closes every session; later opens fail with APP_CLOSED. */
   close(): Promise<void>;
@@ -122,6 +130,15 @@ export function createStreamDialer(init: StreamDialerInit): StreamDialer {
   const exits = new Map<string, { key: Uint8Array; chosenAt: number }>();
   const stats: DialerStats = { opened: 0, failed: {}, sessionsOpened: 0, rotations: 0 };
   let closed = false;
+  const sweepTimer = setInterval(() => sweep(), Math.min(rotateMs, 60_000));
+  sweepTimer.unref();
+
+  function sweep(): void {
+    const t = now();
+    for (const entry of [...pool.values()]) {
+      if (t - entry.createdAt >= rotateMs) retire(entry);
+    }
+  }
 
   let nextGroup = 0;
   const groupOf = (isolation: string) => {
@@ -268,8 +285,10 @@ export function createStreamDialer(init: StreamDialerInit): StreamDialer {
       }));
     },
     stats: () => ({ ...stats, failed: { ...stats.failed } }),
+    sweep,
     async close() {
       closed = true;
+      clearInterval(sweepTimer);
       const sessions = [...all].map((e) => e.session);
       pool.clear();
       all.clear();
