@@ -29,9 +29,14 @@ import { loadavg } from 'node:os';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CELL_SIZE } from '@skymesh/protocol';
 import type { RouteChannel } from '../src/contracts.js';
-import { type Connection, tapTransport, webSocketTransport } from '../src/link/index.js';
 import type { MeshNode } from '../src/node.js';
-import { startMesh, type TestMesh } from '../src/node/testing.js';
+import {
+  type MeshOptions,
+  type RecordingTransport,
+  recordingTransport,
+  startMesh,
+  type TestMesh,
+} from '../src/node/testing.js';
 import type { PathHop } from '../src/route/index.js';
 
 setFlagsFromString('--expose-gc');
@@ -205,20 +210,13 @@ async function main() {
   // 'echo' streams and counts 'sink' streams; relays record their sockets.
   let received = 0;
   const gaps = { max: 0, last: 0 };
-  const conns = new Map<number, Set<Connection>>();
-  const mesh: TestMesh = await startMesh(7, {
+  const conns = new Map<number, RecordingTransport>();
+  const meshOptions = (): MeshOptions => ({
     each: (i) => {
       if (i < 1 || i > 5) return {};
-      const set = new Set<Connection>();
-      conns.set(i, set);
-      return {
-        transports: [
-          tapTransport(webSocketTransport(), (c) => {
-            set.add(c);
-            return undefined;
-          }),
-        ],
-      };
+      const rec = recordingTransport();
+      conns.set(i, rec);
+      return { transports: [rec.transport] };
     },
     onStream: (s, target) => {
       s.on('error', () => {});
@@ -232,6 +230,7 @@ async function main() {
         });
     },
   });
+  const mesh: TestMesh = await startMesh(7, meshOptions());
   const n = mesh.nodes;
   const src = n[0]!;
   const dst = n[6]!;
@@ -280,32 +279,7 @@ async function main() {
   // A fresh mesh for the session measurements (its routers' handlers untouched).
   await mesh.close();
 
-  const mesh2: TestMesh = await startMesh(7, {
-    each: (i) => {
-      if (i < 1 || i > 5) return {};
-      const set = new Set<Connection>();
-      conns.set(i, set);
-      return {
-        transports: [
-          tapTransport(webSocketTransport(), (c) => {
-            set.add(c);
-            return undefined;
-          }),
-        ],
-      };
-    },
-    onStream: (s, target) => {
-      s.on('error', () => {});
-      if (target.name === 'echo') s.pipe(s);
-      else
-        s.on('data', (c: Buffer) => {
-          received += c.length;
-          const t = performance.now();
-          gaps.max = Math.max(gaps.max, t - gaps.last);
-          gaps.last = t;
-        });
-    },
-  });
+  const mesh2: TestMesh = await startMesh(7, meshOptions());
   const m = mesh2.nodes;
   stage('stream rtt');
   const stream3 = await streamRtt(m[0]!, m[6]!);
@@ -342,7 +316,7 @@ async function main() {
 
 async function failover(
   m: MeshNode[],
-  conns: Map<number, Set<Connection>>,
+  conns: Map<number, RecordingTransport>,
   received: () => number,
   gaps: { max: number; last: number },
 ): Promise<number> {
@@ -382,7 +356,7 @@ async function failover(
   // A crash: every socket of the relay goes at once, then the node is gone.
   gaps.max = 0;
   gaps.last = performance.now();
-  for (const c of conns.get(victim)!) c.destroy();
+  conns.get(victim)!.cut();
   void m[victim]!.close();
   const at = received();
   // The stall: the longest pause between chunks arriving at the destination

@@ -5,12 +5,13 @@
 import { createHash } from 'node:crypto';
 import { equalBytes } from '@skymesh/crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Connection, tapTransport, webSocketTransport } from '../src/link/index.js';
 import { type PathHop, choosePath } from '../src/route/index.js';
 import type { MeshNode } from '../src/node.js';
 import {
   patternBytes,
+  type RecordingTransport,
   readAll,
+  recordingTransport,
   startMesh,
   type TestMesh,
   waitFor,
@@ -29,22 +30,15 @@ afterEach(async () => {
  * answers with the hex digest.
  */
 async function setup() {
-  const conns = new Map<number, Set<Connection>>();
+  const conns = new Map<number, RecordingTransport>();
   const paths: PathHop[][] = [];
   let received = 0;
   const m = await startMesh(6, {
     each: (i) => {
       if (i >= 1 && i <= 4) {
-        const set = new Set<Connection>();
-        conns.set(i, set);
-        return {
-          transports: [
-            tapTransport(webSocketTransport(), (c) => {
-              set.add(c);
-              return undefined;
-            }),
-          ],
-        };
+        const rec = recordingTransport();
+        conns.set(i, rec);
+        return { transports: [rec.transport] };
       }
       if (i === 0) {
         return {
@@ -110,7 +104,7 @@ describe('failover between real nodes', () => {
       async () => {
         killed = indexOf(paths[0]![1]!.publicKey);
         // A crash: every socket of the middle relay goes at once, then the process "exits".
-        for (const c of conns.get(killed)!) c.destroy();
+        conns.get(killed)!.cut();
         await m.nodes[killed]!.close();
       },
       () => received() > 10 * 1024 * 1024,

@@ -7,33 +7,24 @@
 // level (route-attacks.test.ts, "setup cells look the same").
 import { Identity, utf8 } from '@skymesh/crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Connection, tapTransport, webSocketTransport } from '../src/link/index.js';
 import { createNode, type MeshNode } from '../src/node.js';
-import { echo, readAll, startMesh, type TestMesh, writeAll } from '../src/node/testing.js';
+import {
+  echo,
+  readAll,
+  recordingTransport,
+  startMesh,
+  type TestMesh,
+  writeAll,
+} from '../src/node/testing.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await Promise.allSettled(cleanup.splice(0).map((f) => f()));
 });
 
-/** A tap that keeps every chunk per connection and direction. */
-function recorder() {
-  const byConn = new Map<Connection, { out: Buffer[]; in: Buffer[] }>();
-  const transport = tapTransport(webSocketTransport(), (conn, dir, bytes) => {
-    let c = byConn.get(conn);
-    if (!c) {
-      c = { out: [], in: [] };
-      byConn.set(conn, c);
-    }
-    c[dir].push(Buffer.from(bytes));
-    return undefined;
-  });
-  return { transport, byConn };
-}
-
 describe('a middle relay sees nothing of the ends', () => {
   it('no key, address or payload bytes of source and destination cross its links', async () => {
-    const tap = recorder();
+    const tap = recordingTransport({ keepBytes: true });
     // 0 source, 1 first relay, 2 middle relay (tapped), 3 destination.
     const ids = [0, 1, 2, 3].map(() => Identity.generate());
     const mesh: TestMesh = await startMesh(4, {
@@ -61,7 +52,7 @@ describe('a middle relay sees nothing of the ends', () => {
 
     const relayed = middle.stats().counters.cellsForwarded;
     expect(relayed).toBeGreaterThan(2 * (payload.length / 1896));
-    const conns = [...tap.byConn.values()];
+    const conns = [...tap.chunks.values()];
     expect(conns.length).toBeGreaterThanOrEqual(2);
     const wire = Buffer.concat(conns.flatMap((c) => [...c.out, ...c.in]));
     expect(wire.length).toBeGreaterThan(2 * 2 * payload.length);
@@ -81,7 +72,7 @@ describe('a middle relay sees nothing of the ends', () => {
 
 describe('captured node links look random', () => {
   it('24 real node connections: no key, no constant byte, fresh first bytes', async () => {
-    const tap = recorder();
+    const tap = recordingTransport({ keepBytes: true });
     const listener = await createNode({ onStream: (s) => echo(s) });
     cleanup.push(() => listener.close());
     const N = 24;
@@ -105,7 +96,7 @@ describe('captured node links look random', () => {
         await readAll(s);
       }),
     );
-    const streams = [...tap.byConn.values()];
+    const streams = [...tap.chunks.values()];
     expect(streams).toHaveLength(N);
     const all = Buffer.concat(streams.flatMap((s) => [...s.out, ...s.in]));
     for (const k of keys) expect(all.indexOf(Buffer.from(k))).toBe(-1);

@@ -6,6 +6,12 @@
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { StreamTarget } from '@skymesh/protocol/stream';
+import {
+  type Connection,
+  type Transport,
+  tapTransport,
+  webSocketTransport,
+} from '../link/index.js';
 import { createNode, type MeshNode, type NodeInit } from '../node.js';
 import type { SessionStream } from '../session/index.js';
 
@@ -64,4 +70,41 @@ export async function startMesh(n: number, options: MeshOptions = {}): Promise<T
 /** Hex SHA-256 of some bytes. */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** A ws transport that records its connections (and, with keepBytes, every chunk). */
+export interface RecordingTransport {
+  readonly transport: Transport;
+  /** Every connection made or accepted, in order. */
+  readonly connections: Set<Connection>;
+  /** Chunks per connection and direction (empty unless keepBytes). */
+  readonly chunks: Map<Connection, { out: Buffer[]; in: Buffer[] }>;
+  /** Destroys every connection at once, as a crash would. */
+  cut(): void;
+}
+
+/** Wraps a fresh webSocketTransport with tapTransport to watch a node's wire. */
+export function recordingTransport(options: { keepBytes?: boolean } = {}): RecordingTransport {
+  const connections = new Set<Connection>();
+  const chunks = new Map<Connection, { out: Buffer[]; in: Buffer[] }>();
+  const transport = tapTransport(webSocketTransport(), (conn, dir, bytes) => {
+    connections.add(conn);
+    if (options.keepBytes) {
+      let c = chunks.get(conn);
+      if (!c) {
+        c = { out: [], in: [] };
+        chunks.set(conn, c);
+      }
+      c[dir].push(Buffer.from(bytes));
+    }
+    return undefined;
+  });
+  return {
+    transport,
+    connections,
+    chunks,
+    cut() {
+      for (const c of connections) c.destroy();
+    },
+  };
 }
