@@ -91,7 +91,11 @@ describe('API', () => {
   });
 
   it('requires the bearer token when one is set', async () => {
-    const app = await buildApi({ node: fakeNode, token: 'a-long-enough-token' });
+    const app = await buildApi({
+      node: fakeNode,
+      token: 'a-long-enough-token',
+      liveIntervalMs: 20,
+    });
     const none = await app.inject('/api/status');
     expect(none.statusCode).toBe(401);
     expect(none.json().code).toBe('API_UNAUTHORIZED');
@@ -105,6 +109,22 @@ describe('API', () => {
       headers: { authorization: 'Bearer a-long-enough-token' },
     });
     expect(ok.statusCode).toBe(200);
+    // The live websocket is behind the token too.
+    await app.ready();
+    const refused = await app.injectWS('/api/live').then(
+      (ws) => {
+        ws.terminate();
+        return false;
+      },
+      () => true,
+    );
+    expect(refused).toBe(true);
+    const ws = await app.injectWS('/api/live', {
+      headers: { authorization: 'Bearer a-long-enough-token' },
+    });
+    const first = await new Promise<string>((r) => ws.once('message', (d) => r(String(d))));
+    expect(JSON.parse(first)).toHaveProperty('links');
+    ws.terminate();
     await app.close();
   });
 
