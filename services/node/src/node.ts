@@ -246,6 +246,8 @@ export interface MeshNode {
     destination: Uint8Array | string,
     options?: OpenStreamOptions & { hops?: number },
   ): SessionStream;
+  /** Replaces the handler of streams arriving here (as init.onStream; for apps started after the node). */
+  onStream(handler: (stream: SessionStream, target: StreamTarget) => void): void;
   stats(): NodeStats;
   /** Closes sessions, routes, links and listeners. Idempotent. */
   close(): Promise<void>;
@@ -444,7 +446,7 @@ export async function createNode(init: NodeInit = {}): Promise<MeshNode> {
   });
   links.onLink((link) => router.attachLink(link));
 
-  const onStream =
+  let onStream =
     init.onStream ??
     (() => {
       throw new NodeError('NODE_CLOSED', 'this node serves no streams');
@@ -715,6 +717,9 @@ export async function createNode(init: NodeInit = {}): Promise<MeshNode> {
     ],
     connectSession,
     openStream,
+    onStream(handler) {
+      onStream = handler;
+    },
     stats,
     close,
   };

@@ -5,6 +5,7 @@ import { Identity } from '@skymesh/crypto';
 import { descriptorToJSON, signDescriptor } from '@skymesh/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  echo,
   patternBytes,
   readAll,
   sha256Hex,
@@ -63,6 +64,23 @@ describe('createNode over websockets', () => {
     const got = await Promise.all([a, b, c].map((s) => readAll(s)));
     expect(got.map((g) => g.toString())).toEqual(['hi', 'hi', 'hi']);
     expect(src.stats().sessions.client).toBe(2);
+  });
+
+  it('onStream replaces the stream handler; a throwing handler refuses the stream', async () => {
+    const [src, dst] = [mesh.nodes[0]!, mesh.nodes[9]!];
+    dst.onStream((s, target) => {
+      if (target.port === 1) throw new Error('no service on port 1');
+      s.end(`port ${target.port}`);
+    });
+    try {
+      const ok = src.openStream({ name: '', port: 2 }, dst.address, { isolation: 'handler' });
+      expect((await readAll(ok)).toString()).toBe('port 2');
+      const refused = src.openStream({ name: '', port: 1 }, dst.address, { isolation: 'handler' });
+      const err = await readAll(refused).catch((e) => e);
+      expect(err.code).toBe('STREAM_REFUSED');
+    } finally {
+      dst.onStream((s) => echo(s));
+    }
   });
 
   it('stats show links, routes, sessions and counters', async () => {
