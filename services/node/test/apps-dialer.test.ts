@@ -9,7 +9,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { awaitConnectReply, sendConnectReply } from '../src/apps/connect-reply.js';
 import { MAX_REMEMBERED, remember } from '../src/apps/dialer.js';
 import type { AppError } from '../src/apps/errors.js';
-import { type AppsTestMesh, createAppsTestMesh, startTestHttpServer } from '../src/apps/testing.js';
+import {
+  type AppsTestMesh,
+  createAppsTestMesh,
+  rejectionOf,
+  startTestHttpServer,
+} from '../src/apps/testing.js';
 
 let mesh: AppsTestMesh;
 afterEach(async () => {
@@ -17,12 +22,7 @@ afterEach(async () => {
 });
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as AppError).code;
-  }
-  return 'resolved';
+  return (await rejectionOf(p))?.code ?? 'resolved';
 }
 
 describe('connect reply', () => {

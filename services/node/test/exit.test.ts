@@ -9,7 +9,7 @@ import { WireCode } from '@skymesh/protocol/stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePublishMap, wireCodeForSocketError } from '../src/apps/acceptor.js';
 import type { AppError } from '../src/apps/errors.js';
-import { type AppsTestMesh, createAppsTestMesh } from '../src/apps/testing.js';
+import { type AppsTestMesh, createAppsTestMesh, rejectionOf } from '../src/apps/testing.js';
 
 let mesh: AppsTestMesh;
 afterEach(async () => {
@@ -17,12 +17,8 @@ afterEach(async () => {
 });
 
 async function refusal(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as AppError).details?.wireCode ?? (err as AppError).code;
-  }
-  return 'connected';
+  const err = await rejectionOf(p);
+  return err === null ? 'connected' : (err.details?.wireCode ?? err.code);
 }
 
 /** A TCP server that answers with everything it got, once the client half-closed. */

@@ -16,6 +16,7 @@ import { createSessionServer, type SessionServer } from '../session/server.js';
 import type { SessionStream } from '../session/stream.js';
 import { createStreamAcceptor, type StreamAcceptor } from './acceptor.js';
 import { createStreamDialer, type StreamDialer, type StreamDialerInit } from './dialer.js';
+import type { AppError } from './errors.js';
 
 /** One node of the test mesh. */
 export interface AppsTestNode {
@@ -203,4 +204,14 @@ export function portRefuses(port: number): Promise<boolean> {
     });
     s.once('error', () => resolve(true));
   });
+}
+
+/** Awaits `p`: the AppError (or other error) it rejected with, or null when it resolved. */
+export async function rejectionOf(p: Promise<unknown>): Promise<AppError | null> {
+  try {
+    await p;
+    return null;
+  } catch (err) {
+    return err as AppError;
+  }
 }
