@@ -15,7 +15,8 @@
  * database is made and dropped),
  * BENCH_TRANSFERS (default 20000), BENCH_CLIENTS (50), BENCH_ACCOUNTS (10000),
  * BENCH_INFLIGHT (calls each client keeps in flight, default 20), BENCH_BATCH (group-commit
- * batch size, default 256).
+ * batch size, default 256), BENCH_WORKERS (signature pool threads, default: cores up to 4; 0 =
+ * inline).
  */
 import { loadavg } from 'node:os';
 import { ed25519PublicKey, randomBytes, toHex } from '@skymesh/crypto';
@@ -23,6 +24,7 @@ import { receiptHash, type SignedCall, signCall, ZERO_HASH } from '@skymesh/prot
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { DevChain } from '../src/chain/devchain.js';
+import { defaultPoolSize } from '../src/crypto-pool.js';
 import { openDatabase } from '../src/db/client.js';
 import { Ledger, SYSTEM } from '../src/ledger.js';
 import { conservation } from '../src/postings.js';
@@ -37,6 +39,7 @@ const CLIENTS = env('BENCH_CLIENTS', 50);
 const ACCOUNTS = env('BENCH_ACCOUNTS', 10_000);
 const INFLIGHT = env('BENCH_INFLIGHT', 20);
 const BATCH = env('BENCH_BATCH', 256);
+const WORKERS = env('BENCH_WORKERS', defaultPoolSize());
 const HOT = 10;
 const FUND = 1_000_000_000n;
 
@@ -61,6 +64,7 @@ try {
     gatewaySeed,
     chain: new DevChain(),
     batchMax: BATCH,
+    cryptoWorkers: WORKERS,
   });
   const gk = ledger.gatewayKey;
 
@@ -165,6 +169,7 @@ try {
       transfers: latencies.length,
       inflight_per_client: INFLIGHT,
       batch_max: BATCH,
+      crypto_workers: WORKERS,
       batches,
       // CPU the gateway spent per transfer (all its threads; signing clients and Postgres excluded).
       gateway_cpu_us_per_transfer: Math.round(cpuUs / latencies.length),

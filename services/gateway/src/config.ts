@@ -5,6 +5,7 @@
  */
 import { envBool, envInt, envLevel, envLoader, envSeed } from '@skymesh/service-kit';
 import { z } from 'zod';
+import { defaultPoolSize } from './crypto-pool.js';
 
 export { ConfigError } from '@skymesh/service-kit';
 
@@ -36,6 +37,8 @@ const schema = z
     CHECKPOINT_INTERVAL_MS: envInt(100, 86_400_000, 10_000),
     BATCH_MAX: envInt(1, 10_000, 512),
     QUEUE_MAX: envInt(1, 1_000_000, 20_000),
+    /** Worker threads verifying calls and signing receipts; 0 = on the main thread. Default: cores, at most 4. */
+    CRYPTO_WORKERS: envInt(0, 64, defaultPoolSize()),
     /** Development-only /dev/faucet and /dev/mine routes; default on for devchain. */
     DEV_ENDPOINTS: envBool.optional(),
     LOG_LEVEL: envLevel,

@@ -82,6 +82,7 @@ export async function startGateway(
     logger,
     batchMax: config.BATCH_MAX,
     queueMax: config.QUEUE_MAX,
+    cryptoWorkers: config.CRYPTO_WORKERS,
   });
   const devEndpoints = config.DEV_ENDPOINTS ?? config.CHAIN === 'devchain';
   const app = await buildApp({

@@ -23,6 +23,7 @@ import {
   type CallJson,
   type Checkpoint,
   callHash,
+  callSigningBytes,
   callToJson,
   decodeReceipt,
   encodeReceipt,
@@ -30,6 +31,7 @@ import {
   historyResult,
   leafHash,
   MAX_AMOUNT,
+  MAX_RESULT_LEN,
   MerkleTree,
   MIN_WITHDRAWAL,
   type Receipt,
@@ -38,14 +40,13 @@ import {
   type SignedCall,
   STATUS_OK,
   signCheckpoint,
-  signReceipt,
-  verifyCallSignature,
   withdrawalResult,
   ZERO_HASH,
 } from '@skymesh/protocol/gateway';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { ChainAdapter } from './chain/types.js';
+import { type CryptoPool, createCryptoPool, defaultPoolSize } from './crypto-pool.js';
 import {
   big,
   bytes,
@@ -90,6 +91,8 @@ export interface LedgerOptions {
   batchMax?: number | undefined;
   /** Most calls waiting; beyond it calls fail with GW_BUSY. @default 20000 */
   queueMax?: number | undefined;
+  /** Worker threads verifying calls and signing receipts (0: on this thread). @default defaultPoolSize() */
+  cryptoWorkers?: number | undefined;
   /** Clock in ms since the epoch. @default Date.now */
   now?: (() => bigint) | undefined;
 }
@@ -103,6 +106,15 @@ interface Item {
   reject: (e: unknown) => void;
 }
 
+/** A call's place in the intake while its key and signature are checked. */
+interface Ticket {
+  done: boolean;
+  item?: Item;
+  error?: unknown;
+  resolve?: (r: CallResult) => void;
+  reject?: (e: unknown) => void;
+}
+
 interface AccountRow {
   id: bigint;
   kind: number;
@@ -112,6 +124,8 @@ interface AccountRow {
   balance: bigint;
   isNew?: boolean;
   dirty?: boolean;
+  /** The receipt being signed for this account's latest call; sets `previous` when done. */
+  signing?: Promise<unknown>;
 }
 
 /** A receipts-table row, written after the batch's calls ran. */
@@ -133,6 +147,19 @@ interface Produced {
   leaf?: Uint8Array;
 }
 
+/** A receipt once the pool has signed it. */
+interface Signed {
+  result: CallResult;
+  leaf: Uint8Array;
+  encoded: Uint8Array;
+}
+
+/** A call applied in the current batch whose receipt is being signed. */
+interface Applied {
+  item: Item;
+  signed: Promise<Signed>;
+}
+
 /** Bounded cache of account public keys (keys never change once created). */
 const KEY_CACHE_MAX = 200_000;
 
@@ -146,9 +173,13 @@ export class Ledger {
   private readonly batchMax: number;
   private readonly queueMax: number;
   private readonly now: () => bigint;
+  private readonly pool: CryptoPool;
   private tree = new MerkleTree();
   private readonly keys = new Map<bigint, Uint8Array>();
   private queue: Item[] = [];
+  /** Calls being checked, in arrival order; `intakeHead` is the first not yet released. */
+  private intake: Ticket[] = [];
+  private intakeHead = 0;
   private running: Promise<void> | undefined;
   private closed = false;
   /** Counters for /metrics. */
@@ -174,6 +205,7 @@ export class Ledger {
     this.batchMax = opts.batchMax ?? 512;
     this.queueMax = opts.queueMax ?? 20_000;
     this.now = opts.now ?? (() => BigInt(Date.now()));
+    this.pool = createCryptoPool(opts.gatewaySeed, opts.cryptoWorkers ?? defaultPoolSize());
   }
 
   /** Creates the system accounts if missing and loads the log's tree. */
@@ -222,21 +254,58 @@ export class Ledger {
    */
   async submit(call: SignedCall): Promise<CallResult> {
     if (this.closed) throw new GatewayError('GW_UNAVAILABLE', 'gateway is shutting down');
-    if (this.queue.length >= this.queueMax) {
+    if (this.queue.length + this.intake.length - this.intakeHead >= this.queueMax) {
       throw new GatewayError('GW_BUSY', 'too many calls in flight; retry later');
     }
-    const key =
-      call.type === 'create_account' ? call.publicKey : await this.publicKey(call.account);
-    if (!verifyCallSignature(key, this.gatewayKey, call)) {
-      this.stats.rejected++;
-      throw new GatewayError('GW_BAD_SIGNATURE', 'call is not signed by the account key');
-    }
-    const hash = callHash(this.gatewayKey, call);
+    // The call's place in line is taken now: checks finish out of order (key
+    // lookups, pool threads), but calls reach the writer in arrival order.
+    const ticket: Ticket = { done: false };
+    this.intake.push(ticket);
     const result = new Promise<CallResult>((resolve, reject) => {
-      this.queue.push({ call, hash, key, resolve, reject });
+      ticket.resolve = resolve;
+      ticket.reject = reject;
     });
-    this.pump();
+    try {
+      const key =
+        call.type === 'create_account' ? call.publicKey : await this.publicKey(call.account);
+      // Checked in the pool, beside the writer (which may be running a batch now).
+      const ok = await this.pool.verify(
+        key,
+        callSigningBytes(this.gatewayKey, call),
+        call.signature,
+      );
+      if (!ok) {
+        this.stats.rejected++;
+        throw new GatewayError('GW_BAD_SIGNATURE', 'call is not signed by the account key');
+      }
+      ticket.item = {
+        call,
+        hash: callHash(this.gatewayKey, call),
+        key,
+        resolve: ticket.resolve!,
+        reject: ticket.reject!,
+      };
+    } catch (e) {
+      ticket.error = e;
+    }
+    ticket.done = true;
+    this.releaseIntake();
     return result;
+  }
+
+  /** Moves checked calls from the head of the intake to the writer's queue, in arrival order. */
+  private releaseIntake(): void {
+    while (this.intakeHead < this.intake.length && this.intake[this.intakeHead]!.done) {
+      const t = this.intake[this.intakeHead++]!;
+      if (t.item && !this.closed) this.queue.push(t.item);
+      else if (t.error instanceof GatewayError) t.reject!(t.error);
+      else t.reject!(new GatewayError('GW_UNAVAILABLE', 'gateway is shutting down; retry later'));
+    }
+    if (this.intakeHead > 1024 && this.intakeHead * 2 > this.intake.length) {
+      this.intake.splice(0, this.intakeHead);
+      this.intakeHead = 0;
+    }
+    this.pump();
   }
 
   private async publicKey(account: bigint): Promise<Uint8Array> {
@@ -366,43 +435,61 @@ export class Ledger {
       });
     }
 
-    const produced: Produced[] = [];
-    const receiptRows: ReceiptRow[] = [];
+    const slots: (Produced | Applied)[] = [];
+    let appliedCount = 0;
     const entryRows: Posting[] = [];
     const withdrawalRows: { id: bigint; account: bigint; amount: bigint; address: string }[] = [];
     const addressRows: { address: string; account: bigint }[] = [];
     const time = this.now();
     // Calls applied earlier in this batch, by "account:sequence": their rows are not written yet.
-    const applied = new Map<string, Produced>();
+    const applied = new Map<string, Applied>();
 
     for (const item of batch) {
       try {
         const out = await this.applyOne(db, item, acc, {
           applied,
-          logIndex: BigInt(this.tree.size + receiptRows.length),
+          logIndex: BigInt(this.tree.size + appliedCount),
           time,
           entries: entryRows,
           withdrawals: withdrawalRows,
           addresses: addressRows,
         });
-        if (out.leaf) {
-          receiptRows.push({
-            account: item.call.account,
-            sequence: item.call.sequence,
-            callHash: item.hash,
-            call: JSON.stringify(callToJson(item.call)),
-            receipt: out.encoded!,
-            logIndex: out.result.receipt.logIndex,
-            leafHash: out.leaf,
-          });
+        if ('replay' in out) {
+          slots.push({ item, result: out.replay });
+        } else {
+          // Handled here so a batch that fails before awaiting it leaves no unhandled rejection.
+          out.signed.catch(() => {});
+          const slot: Applied = { item, signed: out.signed };
+          slots.push(slot);
+          applied.set(`${item.call.account}:${item.call.sequence}`, slot);
+          appliedCount++;
         }
-        const p: Produced = { item, result: out.result, ...(out.leaf ? { leaf: out.leaf } : {}) };
-        produced.push(p);
-        if (out.leaf) applied.set(`${item.call.account}:${item.call.sequence}`, p);
       } catch (e) {
         if (!(e instanceof GatewayError)) throw e;
         rejected.push([item, e]);
       }
+    }
+
+    // The pool signed the receipts while the loop ran; collect them in log order.
+    const produced: Produced[] = [];
+    const receiptRows: ReceiptRow[] = [];
+    for (const slot of slots) {
+      if (!('signed' in slot)) {
+        produced.push(slot);
+        continue;
+      }
+      const { item } = slot;
+      const s = await slot.signed;
+      receiptRows.push({
+        account: item.call.account,
+        sequence: item.call.sequence,
+        callHash: item.hash,
+        call: JSON.stringify(callToJson(item.call)),
+        receipt: s.encoded,
+        logIndex: s.result.receipt.logIndex,
+        leafHash: s.leaf,
+      });
+      produced.push({ item, result: s.result, leaf: s.leaf });
     }
 
     await this.write(db, acc, receiptRows, entryRows, withdrawalRows, addressRows);
@@ -414,14 +501,14 @@ export class Ledger {
     item: Item,
     acc: Map<bigint, AccountRow>,
     ctx: {
-      applied: Map<string, Produced>;
+      applied: Map<string, Applied>;
       logIndex: bigint;
       time: bigint;
       entries: Posting[];
       withdrawals: { id: bigint; account: bigint; amount: bigint; address: string }[];
       addresses: { address: string; account: bigint }[];
     },
-  ): Promise<{ result: CallResult; leaf?: Uint8Array; encoded?: Uint8Array }> {
+  ): Promise<{ replay: CallResult } | { signed: Promise<Signed> }> {
     const { call } = item;
     let a = acc.get(call.account);
     if (call.type === 'create_account' && !a) {
@@ -441,7 +528,10 @@ export class Ledger {
       };
     }
     if (a?.kind !== 0) throw new GatewayError('GW_UNKNOWN_ACCOUNT', 'no such account');
-    if (call.sequence < a.nextSequence) return { result: await this.replay(db, item, ctx.applied) };
+    if (call.sequence < a.nextSequence) return { replay: await this.replay(db, item, ctx.applied) };
+    // A second call of this account in the batch: its `previous` is the hash of
+    // a receipt still being signed.
+    if (a.signing) await a.signing;
     if (call.type === 'create_account' && !a.isNew) {
       throw new GatewayError('GW_ACCOUNT_EXISTS', 'account id already taken');
     }
@@ -551,7 +641,7 @@ export class Ledger {
       default:
         break;
     }
-    const receipt = signReceipt(this.seed, {
+    const unsigned: Omit<Receipt, 'signature'> = {
       type: call.type,
       account: call.account,
       sequence: call.sequence,
@@ -562,29 +652,34 @@ export class Ledger {
       logIndex: ctx.logIndex,
       previous: call.previous,
       result,
-    });
-    const encoded = encodeReceipt(receipt);
+    };
+    if (result.length > MAX_RESULT_LEN) {
+      throw new GatewayError('GW_BAD_FIELD', 'receipt result too long', { field: 'result' });
+    }
     a.nextSequence = call.sequence + 1n;
-    // receiptHash(receipt) is SHA-256 of this same encoding; hash it once.
-    a.previous = sha256(encoded);
     a.dirty = true;
     acc.set(a.id, a);
-    return {
-      result: { receipt, ...(history ? { history } : {}) },
-      leaf: leafHash(encoded),
-      encoded,
-    };
+    const account = a;
+    const signed = this.pool.signReceipt(unsigned).then((signature): Signed => {
+      const receipt: Receipt = { ...unsigned, signature };
+      const encoded = encodeReceipt(receipt);
+      // receiptHash(receipt) is SHA-256 of this same encoding; hash it once.
+      account.previous = sha256(encoded);
+      return {
+        result: { receipt, ...(history ? { history } : {}) },
+        leaf: leafHash(encoded),
+        encoded,
+      };
+    });
+    a.signing = signed;
+    return { signed };
   }
 
   /** The stored receipt for an already-used sequence, if the call is the same. */
-  private async replay(
-    db: RawSql,
-    item: Item,
-    applied: Map<string, Produced>,
-  ): Promise<CallResult> {
+  private async replay(db: RawSql, item: Item, applied: Map<string, Applied>): Promise<CallResult> {
     const same = applied.get(`${item.call.account}:${item.call.sequence}`);
     if (same) {
-      if (equalBytes(same.item.hash, item.hash)) return same.result;
+      if (equalBytes(same.item.hash, item.hash)) return (await same.signed).result;
       throw new GatewayError('GW_SEQUENCE_REUSED', 'another call already used this sequence');
     }
     const r = await db.query<{ call_hash: unknown; receipt: unknown }>(
@@ -692,6 +787,7 @@ export class Ledger {
   async close(): Promise<void> {
     this.closed = true;
     while (this.running) await this.running;
+    await this.pool.close();
   }
 
   // ---- transparency log -------------------------------------------------
