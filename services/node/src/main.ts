@@ -2,8 +2,9 @@
  * Mesh node entry point: validates the configuration (`--config <file>` or
  * SKYMESH_CONFIG, SKYMESH_* overrides), loads or makes the identity seed in
  * the data dir, starts the node and runs until SIGINT/SIGTERM, which close
- * it cleanly (a second signal exits at once). A bad value stops the node
- * with exit code 2 and a message naming the field.
+ * it cleanly (a second signal exits at once); SIGHUP re-reads the directory
+ * file. A bad value stops the node with exit code 2 and a message naming
+ * the field.
  *
  *   pnpm --filter @skymesh/node start -- --config node.json
  */
@@ -16,6 +17,7 @@ import {
   type NodeConfig,
   nodeInitFromConfig,
 } from './config.js';
+import { type DescriptorInput, readDirectoryFile } from './directory.js';
 import { createLogger } from './log.js';
 import { createNode } from './node.js';
 
@@ -50,5 +52,17 @@ async function stop(signal: string): Promise<void> {
   await node.close();
   process.exit(0);
 }
+// SIGHUP re-reads the directory file (a local mesh rewrites it as nodes come up).
+process.on('SIGHUP', () => {
+  const file = config.directoryFile;
+  if (!file) return;
+  readDirectoryFile(file).then(
+    (list) => {
+      const r = node.addDescriptors(list as DescriptorInput[]);
+      log.info({ added: r.added, refused: r.rejected.length }, 'directory reloaded');
+    },
+    (err: unknown) => log.warn({ err }, 'directory reload failed'),
+  );
+});
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
