@@ -18,6 +18,7 @@
  * batch size, default 256), BENCH_WORKERS (signature pool threads, default: cores up to 4; 0 =
  * inline).
  */
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { ed25519PublicKey, randomBytes, toHex } from '@skymesh/crypto';
 import { receiptHash, type SignedCall, signCall, ZERO_HASH } from '@skymesh/protocol/gateway';
@@ -48,6 +49,29 @@ interface Acct {
   seed: Uint8Array;
   next: bigint;
   prev: Uint8Array;
+}
+
+/**
+ * CPU (µs) used so far by the Postgres backends connected to the bench
+ * database, from /proc (the server runs on this machine); -Infinity when
+ * unreadable, so the total comes out negative and is reported as -1.
+ */
+async function postgresCpuUs(): Promise<number> {
+  try {
+    const pids = await admin<
+      { pid: number }[]
+    >`SELECT pid FROM pg_stat_activity WHERE datname = ${name}`;
+    let ticks = 0;
+    for (const { pid } of pids) {
+      // Fields after the command name: state is field 3, utime 14, stime 15.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    }
+    return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NEGATIVE_INFINITY;
+  }
 }
 
 const admin = postgres(ADMIN, { max: 1, onnotice: () => {} });
@@ -115,6 +139,7 @@ try {
   let secs = 0;
   let cpuUs = 0;
   let signUs = 0;
+  let pgUs = 0;
   while (latencies.length < TRANSFERS) {
     const s0 = process.cpuUsage();
     const round: [Acct, SignedCall][] = [];
@@ -146,12 +171,14 @@ try {
         latencies.push(performance.now() - t);
       }
     };
+    const pg0 = await postgresCpuUs();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(Array.from({ length: lanes }, lane));
     secs += (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     cpuUs += cpu.user + cpu.system;
+    pgUs += (await postgresCpuUs()) - pg0;
   }
   latencies.sort((a, b) => a - b);
   const q = (p: number) =>
@@ -176,6 +203,8 @@ try {
       client_sign_cpu_us_per_transfer: Math.round(signUs / latencies.length),
       tx_ms_per_batch: Number(((ledger.stats.txMs - tx0.txMs) / batches).toFixed(2)),
       sql_ms_per_batch: Number(((ledger.stats.sqlMs - tx0.sqlMs) / batches).toFixed(2)),
+      // CPU of the Postgres backends serving this database (Linux /proc; -1 elsewhere).
+      postgres_cpu_us_per_transfer: pgUs < 0 ? -1 : Math.round(pgUs / latencies.length),
       load_average_1m: Number(loadavg()[0]!.toFixed(2)),
       conservation_ok: cons.ok,
       log_size: ledger.logSize,

@@ -47,34 +47,39 @@ interface Waiting<T> {
 /** Starts `size` workers holding the gateway seed (0 → inline, no threads). */
 export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): CryptoPool {
   if (size <= 0) return inlinePool(seed);
-  const workers = Array.from({ length: size }, () => startWorker(seed));
   // Requests sent and not answered, by id, with the worker they went to.
   const pending = new Map<
     number,
     { worker: number; done: (reply: PoolReply) => void; fail: (e: unknown) => void }
   >();
-  let failure: unknown;
-  const failWorker = (index: number, err: unknown) => {
-    failure ??= err;
+  let closed = false;
+  const workers: Worker[] = [];
+  // A worker that fails or exits fails its own pending requests (the ledger
+  // retries or answers GW_INTERNAL) and is replaced, so the pool heals.
+  const lost = (index: number, worker: Worker, err: unknown) => {
+    if (workers[index] !== worker) return; // 'error' is followed by 'exit'
     for (const [id, p] of pending) {
       if (p.worker !== index) continue;
       pending.delete(id);
       p.fail(err);
     }
+    if (!closed) spawn(index);
   };
-  workers.forEach((w, index) => {
+  const spawn = (index: number) => {
+    const w = startWorker(seed);
+    workers[index] = w;
     w.unref();
     w.on('message', (reply: PoolReply) => {
       const p = pending.get(reply.id);
       pending.delete(reply.id);
       p?.done(reply);
     });
-    w.on('error', (err) => failWorker(index, err));
-    w.on('exit', (code) => failWorker(index, new Error(`crypto worker exited (${code})`)));
-  });
+    w.on('error', (err) => lost(index, w, err));
+    w.on('exit', (code) => lost(index, w, new Error(`crypto worker exited (${code})`)));
+  };
+  for (let i = 0; i < size; i++) spawn(i);
   let nextId = 0;
   let turn = 0;
-  let closed = false;
 
   // Requests of one event-loop turn, flushed together.
   let verifies: { job: [Uint8Array, Uint8Array, Uint8Array]; w: Waiting<boolean> }[] = [];
@@ -122,8 +127,8 @@ export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): Cr
     const s = signs;
     verifies = [];
     signs = [];
-    if (failure !== undefined || closed) {
-      const err = failure ?? new Error('crypto pool closed');
+    if (closed) {
+      const err = new Error('crypto pool closed');
       for (const x of v) x.w.reject(err);
       for (const x of s) x.w.reject(err);
       return;

@@ -82,6 +82,17 @@ describe.each([0, 2])('crypto pool with %i workers', (size) => {
   });
 });
 
+describe('a job that fails in a worker', () => {
+  it('rejects that job and leaves the pool working', async () => {
+    const pool = createCryptoPool(gatewaySeed, 1);
+    const tooLong = { ...unsignedReceipt(3), result: new Uint8Array(1000) };
+    await expect(pool.signReceipt(tooLong)).rejects.toThrow();
+    const next = unsignedReceipt(4);
+    expect(await pool.signReceipt(next)).toEqual(signReceipt(gatewaySeed, next).signature);
+    await pool.close();
+  });
+});
+
 describe('a closed pool', () => {
   it('rejects new work instead of hanging', async () => {
     const pool = createCryptoPool(gatewaySeed, 1);
