@@ -19,17 +19,23 @@
  *   bytes_per_idle_route  heap after GC per idle 3-hop route, summed over the four
  *                         nodes that hold its state (source, 2 relays, destination)
  *
+ *   procs                 the 3-hop upload and stream echo again with the two relays
+ *                         and the destination in child processes (this file, run as --bench-child),
+ *                         with each process's CPU share during the upload
+ *
  * Environment: BENCH_MB (upload size, default 32), BENCH_ROUTES (idle
- * routes, default 500).
+ * routes, default 500), BENCH_PROCS=0 skips the child-process part.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { loadavg } from 'node:os';
 import { WebSocket, WebSocketServer } from 'ws';
-import { CELL_SIZE } from '@skymesh/protocol';
+import { fromHex, randomBytes, toHex } from '@skymesh/crypto';
+import { CELL_SIZE, type DescriptorJSON, descriptorToJSON } from '@skymesh/protocol';
 import type { RouteChannel } from '../src/contracts.js';
-import type { MeshNode } from '../src/node.js';
+import { createNode, type MeshNode } from '../src/node.js';
 import {
   type MeshOptions,
   type RecordingTransport,
@@ -292,6 +298,10 @@ async function main() {
   const stall = await failover(m, conns, () => received, gaps);
   await mesh2.close();
 
+  // The same route with each hop in its own process (both cores).
+  stage('child processes');
+  const procs = process.env.BENCH_PROCS === '0' ? undefined : await runMultiProcess(MB);
+
   const out = {
     setup_ms_p50: round(pct(setups, 0.5), 2),
     rtt_us_direct_p50: round(direct.rttP50, 0),
@@ -305,6 +315,13 @@ async function main() {
     tput_MB_per_cpu_s_route3: round(tput3.perCpuSecond),
     failover_stall_ms: round(stall, 0),
     bytes_per_idle_route: Math.round(perRoute),
+    procs: procs && {
+      tput_MBps_route3: round(procs.tput_MBps_route3),
+      rtt_us_stream3_p50: round(procs.rtt_us_stream3_p50, 0),
+      cpu_share: Object.fromEntries(
+        Object.entries(procs.cpu_share).map(([k, v]) => [k, round(v, 2)]),
+      ),
+    },
     in_process: true,
     upload_MB: MB,
     idle_routes: IDLE_ROUTES,
@@ -373,5 +390,188 @@ async function failover(
   return stall;
 }
 
-await main();
-process.exit(0);
+// ── child processes ─────────────────────────────────────────────────────
+
+type ToChild =
+  | { type: 'start'; seed: string }
+  | { type: 'directory'; list: DescriptorJSON[] }
+  | { type: 'expect'; bytes: number }
+  | { type: 'cpu' }
+  | { type: 'close' };
+type FromChild =
+  | { type: 'ready'; descriptor: DescriptorJSON }
+  | { type: 'received' }
+  | { type: 'cpu'; share: number };
+
+async function child(): Promise<void> {
+  let node: MeshNode | undefined;
+  let received = 0;
+  let want = Number.POSITIVE_INFINITY;
+  let cpuMark = { at: performance.now(), usage: process.cpuUsage() };
+  const send = (m: FromChild) => process.send!(m);
+  process.on('message', async (m: ToChild) => {
+    if (m.type === 'start') {
+      node = await createNode({
+        seed: fromHex(m.seed),
+        onStream: (s, target) => {
+          s.on('error', () => {});
+          if (target.name === 'echo') s.pipe(s);
+          else
+            s.on('data', (c: Buffer) => {
+              received += c.length;
+              if (received >= want) {
+                want = Number.POSITIVE_INFINITY;
+                send({ type: 'received' });
+              }
+            });
+        },
+      });
+      send({ type: 'ready', descriptor: descriptorToJSON(node.descriptor) });
+    } else if (m.type === 'directory') node?.addDescriptors(m.list);
+    else if (m.type === 'expect') {
+      want = received + m.bytes;
+      cpuMark = { at: performance.now(), usage: process.cpuUsage() };
+    } else if (m.type === 'cpu') {
+      const now = performance.now();
+      const u = process.cpuUsage(cpuMark.usage);
+      send({ type: 'cpu', share: (u.user + u.system) / 1e3 / (now - cpuMark.at) });
+    } else if (m.type === 'close') {
+      await node?.close();
+      process.exit(0);
+    }
+  });
+}
+
+/** Results of the multi-process run. */
+export interface MultiProcessResult {
+  tput_MBps_route3: number;
+  rtt_us_stream3_p50: number;
+  /** CPU seconds the source process used per second of the upload (1 = one full core). */
+  cpu_share: { source: number; relay1: number; relay2: number; destination: number };
+}
+
+function once<T>(c: ChildProcess, type: string): Promise<T> {
+  return new Promise((resolve) => {
+    const on = (m: { type: string }) => {
+      if (m.type !== type) return;
+      c.off('message', on);
+      resolve(m as T);
+    };
+    c.on('message', on);
+  });
+}
+
+/** Forks 3 child nodes (2 relays, destination) and measures through them from this process. */
+export async function runMultiProcess(mb: number): Promise<MultiProcessResult> {
+  const children = [0, 1, 2].map(() =>
+    fork(new URL(import.meta.url).pathname, ['--bench-child'], {
+      execArgv: ['--import', 'tsx', '--conditions=@skymesh/source'],
+    }),
+  );
+  try {
+    const descs: DescriptorJSON[] = [];
+    for (const c of children) {
+      const ready = once<{ descriptor: DescriptorJSON }>(c, 'ready');
+      c.send({ type: 'start', seed: toHex(randomBytes(32)) } satisfies ToChild);
+      descs.push((await ready).descriptor);
+    }
+    for (const c of children) c.send({ type: 'directory', list: descs } satisfies ToChild);
+    const dst = descs[2]!;
+    const src = await createNode({
+      directory: descs,
+      // Relays are the two children, the destination the third.
+      choosePath: (req) =>
+        [...req.relays.filter((d) => d.roles.relay)]
+          .filter((d) => !d.publicKey.every((b, i) => b === req.destination[i]))
+          .slice(0, 2)
+          .map((d) => ({ publicKey: d.publicKey }))
+          .concat([{ publicKey: req.destination }]),
+    });
+    try {
+      const client = src.connectSession(dst.address);
+      await client.ready;
+      // Echo RTT.
+      const e = client.openStream({ name: 'echo', port: 7 });
+      const rtts: number[] = [];
+      const msg = Buffer.alloc(64);
+      for (let i = 0; i < 500; i++) {
+        const t0 = performance.now();
+        await new Promise<void>((r) => {
+          let n = 0;
+          const on = (c: Buffer) => {
+            n += c.length;
+            if (n >= 64) {
+              e.off('data', on);
+              r();
+            }
+          };
+          e.on('data', on);
+          e.write(msg);
+        });
+        rtts.push((performance.now() - t0) * 1000);
+      }
+      e.destroy();
+      // Upload.
+      const total = mb * 1024 * 1024;
+      const dstChild = children[2]!;
+      const done = once(dstChild, 'received');
+      for (const c of children)
+        c.send({ type: 'expect', bytes: c === dstChild ? total : 1e15 } satisfies ToChild);
+      const s = client.openStream({ name: 'sink', port: 9 });
+      const chunk = Buffer.alloc(64 * 1024, 5);
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      for (let sent = 0; sent < total; sent += chunk.length) {
+        if (!s.write(chunk)) await new Promise<void>((r) => s.once('drain', () => r()));
+      }
+      await done;
+      const secs = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(c0);
+      const sourceCpu = (cpu.user + cpu.system) / 1e6 / secs;
+      const shares: number[] = [];
+      for (const c of children) {
+        const got = once<{ share: number }>(c, 'cpu');
+        c.send({ type: 'cpu' } satisfies ToChild);
+        shares.push((await got).share);
+      }
+      s.destroy();
+      await client.close();
+      const sorted = rtts.slice(50).sort((a, b) => a - b);
+      return {
+        tput_MBps_route3: total / 1e6 / secs,
+        rtt_us_stream3_p50: sorted[Math.floor(sorted.length / 2)]!,
+        cpu_share: {
+          source: sourceCpu,
+          relay1: shares[0]!,
+          relay2: shares[1]!,
+          destination: shares[2]!,
+        },
+      };
+    } finally {
+      await src.close();
+    }
+  } finally {
+    for (const c of children) {
+      c.send({ type: 'close' } satisfies ToChild);
+    }
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((r) => {
+            if (c.exitCode !== null) r();
+            else c.once('exit', () => r());
+            setTimeout(() => {
+              c.kill('SIGKILL');
+              r();
+            }, 5000).unref();
+          }),
+      ),
+    );
+  }
+}
+
+if (process.argv.includes('--bench-child')) await child();
+else {
+  await main();
+  process.exit(0);
+}
