@@ -328,6 +328,9 @@ class TrackedRoute implements RouteChannel {
 }
 
 const HOP_REPORT = /^hop (\d+): ([A-Z_]+)/;
+/** Close reasons that say nothing against the route's relays (we or the session closed it, or it idled). */
+const OWN_CLOSE =
+  /^(closed|session closed|failed|payload too small|idle|router closed)$|^(SESSION|STREAM)_/;
 const SUPPORTED = new Set<string>(TRANSPORTS);
 
 /** Keys of relays to blame for a route that closed with `reason` (a hop's report names one). */
@@ -340,6 +343,8 @@ function blame(path: readonly PathHop[], reason: string): Uint8Array[] {
     const h = path[culprit];
     return h && culprit < path.length - 1 ? [h.publicKey] : [];
   }
+  // Our link to the first hop went away: that hop (when it is a relay).
+  if (reason === 'link closed') return path.length > 1 ? [path[0]!.publicKey] : [];
   return path.slice(0, -1).map((h) => h.publicKey);
 }
 
@@ -573,7 +578,7 @@ export async function createNode(init: NodeInit = {}): Promise<MeshNode> {
       const route = new TrackedRoute(ch, path, (r, reason) => {
         routes.delete(r);
         // A route we closed ourselves says nothing about its relays.
-        if (!closed && !/^(closed|session closed|failed)$/.test(reason)) {
+        if (!closed && !OWN_CLOSE.test(reason)) {
           suspect(blame(r.hops, reason));
         }
       });
