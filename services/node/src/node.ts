@@ -356,7 +356,14 @@ async function makeTransports(init: NodeInit, log: NodeLogger): Promise<Transpor
   if (init.transports) return [...init.transports];
   const wanted = new Set((init.listen ?? [{}]).map((l) => l.transport ?? 'ws'));
   const out: Transport[] = [];
-  if (wanted.has('ws')) out.push(webSocketTransport());
+  // The link manager picks a listener's transport by name, so with both ws
+  // and wss listeners each transport answers to its own name only; either
+  // one dials both kinds of endpoint.
+  const both = wanted.has('ws') && wanted.has('wss');
+  if (wanted.has('ws') || !wanted.has('wss')) {
+    const ws = webSocketTransport();
+    out.push(both ? { ...ws, names: ['ws'] } : ws);
+  }
   if (wanted.has('wss')) {
     let tls = init.tls;
     if (!tls) {
@@ -365,12 +372,11 @@ async function makeTransports(init: NodeInit, log: NodeLogger): Promise<Transpor
       }
       tls = await loadOrCreateSelfSignedCert(init.dataDir);
     }
-    out.push(webSocketTransport({ tls }));
+    const wss = webSocketTransport({ tls });
+    out.push(both ? { ...wss, names: ['wss'] } : wss);
   }
-  if (wanted.has('tcp')) out.push(tcpTransport());
-  // Dial every kind even when not listening on it.
-  if (!wanted.has('ws') && !wanted.has('wss')) out.push(webSocketTransport());
-  if (!wanted.has('tcp')) out.push(tcpTransport());
+  // Dial TCP endpoints even when not listening on TCP.
+  out.push(tcpTransport());
   log.debug({ transports: out.map((t) => t.names.join('/')) }, 'transports');
   return out;
 }

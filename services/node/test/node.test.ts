@@ -163,6 +163,35 @@ describe('createNode transports', () => {
     }
   });
 
+  it('one node listening on ws, wss and tcp at once is reachable on each', async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dataDir = await mkdtemp(join(tmpdir(), 'skymesh-node-'));
+    const m = await startMesh(4, {
+      each: (i) =>
+        i === 0
+          ? {
+              listen: [{ transport: 'ws' }, { transport: 'wss' }, { transport: 'tcp' }],
+              dataDir,
+            }
+          : {},
+    });
+    try {
+      const target = m.nodes[0]!;
+      const eps = target.descriptor.endpoints;
+      expect(eps.map((e) => e.transport)).toEqual(['ws', 'wss', 'tcp']);
+      expect(new Set(eps.map((e) => e.port)).size).toBe(3);
+      for (let i = 0; i < 3; i++) {
+        const link = await m.nodes[i + 1]!.links.connect(target.publicKey, eps[i]!);
+        expect(await link.ping()).toBeGreaterThanOrEqual(0);
+      }
+      expect(target.stats().link.handshakesAccepted).toBe(3);
+    } finally {
+      await m.close();
+    }
+  });
+
   it('wss without dataDir or tls is refused with NODE_BAD_LISTEN', async () => {
     const err = await startMesh(1, { node: { listen: [{ transport: 'wss' }] } }).catch((e) => e);
     expect(err.code).toBe('NODE_BAD_LISTEN');
