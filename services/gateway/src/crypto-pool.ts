@@ -53,29 +53,35 @@ export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): Cr
     { worker: number; done: (reply: PoolReply) => void; fail: (e: unknown) => void }
   >();
   let closed = false;
+  /** Set when a worker fails before ever answering: it cannot start, so it is not retried. */
+  let broken: unknown;
   const workers: Worker[] = [];
   // A worker that fails or exits fails its own pending requests (the ledger
-  // retries or answers GW_INTERNAL) and is replaced, so the pool heals.
-  const lost = (index: number, worker: Worker, err: unknown) => {
+  // retries or answers GW_INTERNAL) and is replaced, so the pool heals; one
+  // that never answered (a broken install) is not restarted in a loop.
+  const lost = (index: number, worker: Worker, answered: boolean, err: unknown) => {
     if (workers[index] !== worker) return; // 'error' is followed by 'exit'
+    if (!answered) broken ??= err;
     for (const [id, p] of pending) {
-      if (p.worker !== index) continue;
+      if (broken === undefined && p.worker !== index) continue;
       pending.delete(id);
       p.fail(err);
     }
-    if (!closed) spawn(index);
+    if (!closed && broken === undefined) spawn(index);
   };
   const spawn = (index: number) => {
     const w = startWorker(seed);
+    let answered = false;
     workers[index] = w;
     w.unref();
     w.on('message', (reply: PoolReply) => {
+      answered = true;
       const p = pending.get(reply.id);
       pending.delete(reply.id);
       p?.done(reply);
     });
-    w.on('error', (err) => lost(index, w, err));
-    w.on('exit', (code) => lost(index, w, new Error(`crypto worker exited (${code})`)));
+    w.on('error', (err) => lost(index, w, answered, err));
+    w.on('exit', (code) => lost(index, w, answered, new Error(`crypto worker exited (${code})`)));
   };
   for (let i = 0; i < size; i++) spawn(i);
   let nextId = 0;
@@ -127,8 +133,8 @@ export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): Cr
     const s = signs;
     verifies = [];
     signs = [];
-    if (closed) {
-      const err = new Error('crypto pool closed');
+    if (closed || broken !== undefined) {
+      const err = broken ?? new Error('crypto pool closed');
       for (const x of v) x.w.reject(err);
       for (const x of s) x.w.reject(err);
       return;

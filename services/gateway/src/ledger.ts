@@ -32,6 +32,7 @@ import {
   leafHash,
   MAX_AMOUNT,
   MAX_RESULT_LEN,
+  signReceipt,
   MerkleTree,
   MIN_WITHDRAWAL,
   type Receipt,
@@ -211,12 +212,41 @@ export class Ledger {
   /** Creates the system accounts if missing and loads the log's tree. */
   static async open(opts: LedgerOptions): Promise<Ledger> {
     const l = new Ledger(opts);
+    await l.checkPool();
     for (const id of Object.values(SYSTEM)) {
       await l.db.execute(sql`INSERT INTO accounts (id, kind, previous, balance)
         VALUES (${id.toString()}::bigint, 1, ${param(ZERO_HASH)}, 0) ON CONFLICT (id) DO NOTHING`);
     }
     await l.reloadTree();
     return l;
+  }
+
+  /**
+   * Signs one throwaway receipt through the pool and compares it with the
+   * inline signature, so a pool that cannot start (or would sign
+   * differently) stops the gateway at start, not at its first call.
+   */
+  private async checkPool(): Promise<void> {
+    const probe: Omit<Receipt, 'signature'> = {
+      type: 'balance',
+      account: 0n,
+      sequence: 0n,
+      callHash: ZERO_HASH,
+      status: STATUS_OK,
+      balance: 0n,
+      time: 0n,
+      logIndex: 0n,
+      previous: ZERO_HASH,
+      result: new Uint8Array(0),
+    };
+    try {
+      const got = await this.pool.signReceipt(probe);
+      if (equalBytes(got, signReceipt(this.seed, probe).signature)) return;
+      throw new Error('the signature pool signs differently');
+    } catch (e) {
+      await this.pool.close();
+      throw e;
+    }
   }
 
   /** Rebuilds the in-memory Merkle tree from the receipts table. */
@@ -299,7 +329,12 @@ export class Ledger {
       const t = this.intake[this.intakeHead++]!;
       if (t.item && !this.closed) this.queue.push(t.item);
       else if (t.error instanceof GatewayError) t.reject!(t.error);
-      else t.reject!(new GatewayError('GW_UNAVAILABLE', 'gateway is shutting down; retry later'));
+      else if (this.closed) {
+        t.reject!(new GatewayError('GW_UNAVAILABLE', 'gateway is shutting down; retry later'));
+      } else {
+        this.log?.error({ err: t.error }, 'signature check failed');
+        t.reject!(new GatewayError('GW_INTERNAL', 'the call could not be checked'));
+      }
     }
     if (this.intakeHead > 1024 && this.intakeHead * 2 > this.intake.length) {
       this.intake.splice(0, this.intakeHead);
