@@ -586,6 +586,13 @@ export class Ledger {
     let result: Uint8Array = new Uint8Array(0);
     let history: CallResult['history'];
     const ref = ctx.logIndex.toString();
+    // A balance change in memory and its journal entry (written with the batch).
+    const move = (from: AccountRow, to: AccountRow, amount: bigint, kind: string) => {
+      from.balance -= amount;
+      to.balance += amount;
+      to.dirty = true;
+      ctx.entries.push({ debit: from.id, credit: to.id, amount, kind, ref });
+    };
     switch (call.type) {
       case 'transfer': {
         const to = acc.get(call.to);
@@ -596,16 +603,7 @@ export class Ledger {
         if (to.balance > MAX_AMOUNT - call.amount) {
           throw new GatewayError('GW_AMOUNT_TOO_LARGE', 'recipient balance would overflow');
         }
-        a.balance -= call.amount;
-        to.balance += call.amount;
-        to.dirty = true;
-        ctx.entries.push({
-          debit: a.id,
-          credit: to.id,
-          amount: call.amount,
-          kind: 'transfer',
-          ref,
-        });
+        move(a, to, call.amount, 'transfer');
         break;
       }
       case 'withdraw': {
@@ -628,16 +626,7 @@ export class Ledger {
           [],
         )) as [{ id: unknown }];
         const wid = big(id);
-        a.balance -= call.amount;
-        pending.balance += call.amount;
-        pending.dirty = true;
-        ctx.entries.push({
-          debit: a.id,
-          credit: SYSTEM.pending,
-          amount: call.amount,
-          kind: 'withdraw',
-          ref,
-        });
+        move(a, pending, call.amount, 'withdraw');
         ctx.withdrawals.push({
           id: wid,
           account: a.id,
