@@ -36,7 +36,8 @@ export function addPoints(p1: Affine, p2: Affine): Affine {
  * u of a point of order 8 (one of the two; it is on the list of low-order
  * points that X25519 implementations reject, e.g. libsodium's).
  */
-const ORDER8_U = 39382357235489614581723060781553021112529911719440698176882885853963445705823n;
+export const ORDER8_U =
+  39382357235489614581723060781553021112529911719440698176882885853963445705823n;
 
 let torsion: readonly Affine[] | undefined;
 

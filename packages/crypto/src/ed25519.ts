@@ -1,5 +1,7 @@
 /** Ed25519 signatures (RFC 8032, pure Ed25519) over the active backend. */
 import { ed25519 as nobleEd } from '@noble/curves/ed25519.js';
+import { ORDER8_U } from './_elligatorCurve.js';
+import { modPow, P } from './_elligatorField.js';
 import { assertLength, CryptoError } from './errors.js';
 import { backend } from './select.js';
 
@@ -13,13 +15,37 @@ export function ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
   return backend().ed25519Sign(seed, message);
 }
 
-/** Returns false (never throws) for a wrong signature, a malformed key or signature. */
+// The y coordinates of Ed25519's eight small-order points: the identity
+// (y = 1), the point of order 2 (y = −1), the two of order 4 (y = 0) and
+// the four of order 8 (y = ±y8, with y8 = (u8 − 1)/(u8 + 1) from the
+// Montgomery u of a point of order 8).
+const Y8 = ((ORDER8_U - 1n) * modPow(ORDER8_U + 1n, P - 2n)) % P;
+const SMALL_ORDER_Y = new Set<bigint>([1n, P - 1n, 0n, Y8, P - Y8]);
+
+/**
+ * True when `publicKey` encodes a point of small order (also in a
+ * non-canonical encoding, y ≥ p). With such a key and R = identity, S = 0,
+ * the verification equation holds for every message, and OpenSSL's Ed25519
+ * does not refuse it while noble does: the wrapper refuses it for both.
+ */
+export function isSmallOrderEd25519Key(publicKey: Uint8Array): boolean {
+  let y = BigInt(publicKey[31]! & 0x7f);
+  for (let i = 30; i >= 0; i--) y = (y << 8n) | BigInt(publicKey[i]!);
+  return SMALL_ORDER_Y.has(y % P);
+}
+
+/**
+ * Returns false (never throws) for a wrong signature, a malformed key or
+ * signature, and for any signature under a small-order key (such keys let
+ * anyone forge; both backends give the same answer).
+ */
 export function ed25519Verify(
   publicKey: Uint8Array,
   message: Uint8Array,
   signature: Uint8Array,
 ): boolean {
   if (publicKey.length !== 32 || signature.length !== 64) return false;
+  if (isSmallOrderEd25519Key(publicKey)) return false;
   return backend().ed25519Verify(publicKey, message, signature);
 }
 

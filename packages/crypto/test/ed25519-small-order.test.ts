@@ -1,0 +1,82 @@
+/**
+ * Small-order Ed25519 keys: with A of small order, R = identity and S = 0,
+ * the verification equation [S]B = R + [k]A holds for every message when
+ * [k]A is the identity — OpenSSL accepts such signatures, noble does not.
+ * ed25519Verify must refuse them on every backend.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { expect, it } from 'vitest';
+import { ed25519Sign, ed25519Verify, isSmallOrderEd25519Key, toHex, utf8 } from '../src/index.js';
+import { forEachBackend } from './_backends.js';
+
+const P = (1n << 255n) - 19n;
+
+function encodeY(y: bigint, sign = 0): Uint8Array {
+  const out = new Uint8Array(32);
+  let v = y;
+  for (let i = 0; i < 32; i++) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  out[31]! |= sign << 7;
+  return out;
+}
+
+// Every small-order point, from noble: the 8-torsion is {k·T : k = 0..7}
+// for T = [L]Q with Q a random point that is not torsion-free.
+function torsionEncodings(): Uint8Array[] {
+  const L = ed25519.Point.Fn.ORDER;
+  const seen = new Map<string, Uint8Array>();
+  for (let attempt = 0; attempt < 64 && seen.size < 8; attempt++) {
+    const q = ed25519.Point.fromBytes(ed25519.utils.randomSecretKey());
+    const t = q.multiplyUnsafe(L - 1n).add(q);
+    let p = ed25519.Point.ZERO;
+    for (let k = 0; k < 8; k++) {
+      const b = p.toBytes();
+      seen.set(toHex(b), b);
+      p = p.add(t);
+    }
+  }
+  return [...seen.values()];
+}
+
+it('finds all eight small-order points and flags each, canonical or not', () => {
+  const points = torsionEncodings();
+  expect(points).toHaveLength(8);
+  for (const b of points) expect(isSmallOrderEd25519Key(b)).toBe(true);
+  // Non-canonical encodings y + p of y = 0 and y = 1.
+  expect(isSmallOrderEd25519Key(encodeY(P))).toBe(true);
+  expect(isSmallOrderEd25519Key(encodeY(P + 1n))).toBe(true);
+  // The order-8 y (a fact also in libsodium's blocklist).
+  expect(
+    isSmallOrderEd25519Key(
+      encodeY(2707385501144840649318225287225658788936804267575313519463743609750303402022n),
+    ),
+  ).toBe(true);
+});
+
+it('does not flag ordinary keys', () => {
+  for (let i = 0; i < 200; i++) {
+    const pub = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
+    expect(isSmallOrderEd25519Key(pub)).toBe(false);
+  }
+});
+
+forEachBackend('Ed25519 small-order keys', () => {
+  it('refuses the identity-signature forgery under every small-order key', () => {
+    const forged = new Uint8Array(64);
+    forged[0] = 1; // R = identity (y = 1), S = 0
+    for (const key of [...torsionEncodings(), encodeY(1n, 1), encodeY(P + 1n)]) {
+      for (const msg of ['transfer 1000000 to attacker', '']) {
+        expect(ed25519Verify(key, utf8(msg), forged)).toBe(false);
+      }
+    }
+  });
+
+  it('still accepts genuine signatures', () => {
+    const seed = new Uint8Array(32).fill(9);
+    const pub = ed25519.getPublicKey(seed);
+    const msg = utf8('genuine');
+    expect(ed25519Verify(pub, msg, ed25519Sign(seed, msg))).toBe(true);
+  });
+});
