@@ -6,7 +6,8 @@
 
 FROM node:20-slim AS build
 ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH CI=1
-RUN corepack enable
+# pnpm from the npm registry (pinned like package.json's packageManager).
+RUN npm install -g pnpm@10.34.9
 WORKDIR /src
 COPY pnpm-lock.yaml pnpm-workspace.yaml package.json tsconfig.base.json turbo.json ./
 COPY packages ./packages

@@ -4,19 +4,21 @@
 #   docker run -p 8401:8401 -e ROUTE_SERVER_KEY=<64 hex> skymesh/route-server
 #
 # Stage 1 installs the workspace packages the service needs and compiles
-# them (crypto → protocol → route-server); stage 2 keeps only the compiled
+# them (crypto → protocol → service-kit → route-server); stage 2 keeps only the compiled
 # service and its production dependencies, and runs as the unprivileged
 # `node` user. Configuration is by environment (docs/route-server.md).
 
 ARG NODE_VERSION=20.20
 
 FROM node:${NODE_VERSION}-alpine AS build
-RUN corepack enable
+# pnpm from the npm registry (pinned like package.json's packageManager).
+RUN npm install -g pnpm@10.34.9
 WORKDIR /src
 # Manifests first, so the dependency layer is cached across source changes.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc tsconfig.base.json ./
 COPY packages/crypto/package.json packages/crypto/
 COPY packages/protocol/package.json packages/protocol/
+COPY packages/service-kit/package.json packages/service-kit/
 COPY services/route-server/package.json services/route-server/
 # The root project ("skymesh") brings the TypeScript compiler the builds use.
 RUN pnpm install --frozen-lockfile --filter "@skymesh/route-server..." --filter skymesh
@@ -25,6 +27,8 @@ COPY packages/crypto/src packages/crypto/src
 COPY packages/crypto/tsconfig.build.json packages/crypto/
 COPY packages/protocol/src packages/protocol/src
 COPY packages/protocol/tsconfig.build.json packages/protocol/
+COPY packages/service-kit/src packages/service-kit/src
+COPY packages/service-kit/tsconfig.build.json packages/service-kit/
 COPY services/route-server/src services/route-server/src
 COPY services/route-server/tsconfig.build.json services/route-server/
 RUN pnpm --filter "@skymesh/route-server..." run build \
