@@ -14,7 +14,8 @@
 ARG NODE_VERSION=20.20
 
 FROM node:${NODE_VERSION}-alpine AS build
-RUN corepack enable
+# pnpm from the npm registry (pinned like package.json's packageManager).
+RUN npm install -g pnpm@10.34.9
 WORKDIR /src
 # Manifests first, so the dependency layer is cached across source changes.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc tsconfig.base.json ./
