@@ -63,16 +63,17 @@ const OPENSSL_HASH: Record<HashName, string> = {
 };
 
 /** Requests up to this many bytes are served from the random pool. */
-export const RANDOM_POOL_MAX_REQUEST = 256;
-const RANDOM_POOL_BYTES = 4096;
+export const RANDOM_POOL_MAX_REQUEST = 4096;
+const RANDOM_POOL_BYTES = 65536;
 const randomPool = new Uint8Array(RANDOM_POOL_BYTES);
 let randomPos = RANDOM_POOL_BYTES;
 
 /**
  * CSPRNG bytes. Each randomFillSync call costs ~3–5 µs of fixed overhead
- * (the pool: ~0.3 µs), so short requests (keys, nonces, tweaks) are cut
- * from a pool OpenSSL refills 4 KiB at a time; bytes handed out are zeroed
- * in the pool at once and every result has its own buffer.
+ * (the pool: ~0.3 µs), so short requests (keys, nonces, tweaks, and the
+ * ~2 KiB random padding of every data cell) are cut from a pool OpenSSL
+ * refills 64 KiB at a time; bytes handed out are zeroed in the pool at once
+ * and every result has its own buffer.
  */
 function randomBytes(n: number): Uint8Array {
   if (n > RANDOM_POOL_MAX_REQUEST) return randomFillSync(new Uint8Array(n));
