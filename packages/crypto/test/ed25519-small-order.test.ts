@@ -28,7 +28,12 @@ function torsionEncodings(): Uint8Array[] {
   const L = ed25519.Point.Fn.ORDER;
   const seen = new Map<string, Uint8Array>();
   for (let attempt = 0; attempt < 64 && seen.size < 8; attempt++) {
-    const q = ed25519.Point.fromBytes(ed25519.utils.randomSecretKey());
+    let q: InstanceType<typeof ed25519.Point>;
+    try {
+      q = ed25519.Point.fromBytes(ed25519.utils.randomSecretKey());
+    } catch {
+      continue; // about half of random y values are not on the curve
+    }
     const t = q.multiplyUnsafe(L - 1n).add(q);
     let p = ed25519.Point.ZERO;
     for (let k = 0; k < 8; k++) {

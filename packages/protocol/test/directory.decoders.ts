@@ -3,12 +3,11 @@
  * diffs, decoded and verified (picked up by _decoders.ts).
  */
 import { ed25519PublicKey, Identity } from '@skymesh/crypto';
-import { PROTOCOL_ERROR_CODES, signDescriptor } from '../src/index.js';
 import {
+  DirectoryState,
   decodeDiff,
   decodeLinkReport,
   decodeSnapshot,
-  DirectoryState,
   encodeDiff,
   encodeLinkReport,
   encodeSnapshot,
@@ -19,6 +18,7 @@ import {
   verifyLinkReport,
   verifySnapshot,
 } from '../src/directory/index.js';
+import { PROTOCOL_ERROR_CODES, signDescriptor } from '../src/index.js';
 import type { FuzzDecoder } from './_decoders.js';
 
 const T = 1_800_000_000;

@@ -10,8 +10,8 @@ import { signDescriptor } from '../src/descriptor/index.js';
 import {
   applyDiff,
   DirectoryReplica,
-  decodeLinkReport,
   DirectoryState,
+  decodeLinkReport,
   encodeDiff,
   encodeLinkReport,
   encodeSnapshot,

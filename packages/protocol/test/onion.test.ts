@@ -7,6 +7,7 @@ import {
   addBackwardLayer,
   CELL_BODY_SIZE,
   cellBody,
+  createSetupPacket,
   decodeRouteHeader,
   encodeCell,
   InnerType,
@@ -24,7 +25,6 @@ import {
   SlotKind,
   sealBackward,
   sealForward,
-  createSetupPacket,
 } from '../src/onion/index.js';
 import { runs, thrown } from './_fuzz.js';
 

@@ -1,7 +1,8 @@
 /** loadEnvConfig: typed values, empty means unset, every bad variable named once. */
-import { z } from 'zod';
+
 import { describe, expect, it } from 'vitest';
-import { ConfigError, envBool, envSeed, envInt, envLevel, loadEnvConfig } from '../src/index.js';
+import { z } from 'zod';
+import { ConfigError, envBool, envInt, envLevel, envSeed, loadEnvConfig } from '../src/index.js';
 
 const schema = z
   .object({

@@ -32,7 +32,6 @@ import {
   leafHash,
   MAX_AMOUNT,
   MAX_RESULT_LEN,
-  signReceipt,
   MerkleTree,
   MIN_WITHDRAWAL,
   type Receipt,
@@ -41,6 +40,7 @@ import {
   type SignedCall,
   STATUS_OK,
   signCheckpoint,
+  signReceipt,
   withdrawalResult,
   ZERO_HASH,
 } from '@skymesh/protocol/gateway';

@@ -27,15 +27,14 @@
  * routes, default 500), BENCH_PROCS=0 skips the child-process part.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { loadavg } from 'node:os';
-import { WebSocket, WebSocketServer } from 'ws';
 import { fromHex, randomBytes, toHex } from '@skymesh/crypto';
 import { CELL_SIZE, type DescriptorJSON, descriptorToJSON } from '@skymesh/protocol';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { RouteChannel } from '../src/contracts.js';
-import { createNode, type MeshNode } from '../src/node.js';
 import {
   type MeshOptions,
   type RecordingTransport,
@@ -43,6 +42,7 @@ import {
   startMesh,
   type TestMesh,
 } from '../src/node/testing.js';
+import { createNode, type MeshNode } from '../src/node.js';
 import type { PathHop } from '../src/route/index.js';
 
 setFlagsFromString('--expose-gc');

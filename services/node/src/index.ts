@@ -6,15 +6,15 @@
  */
 export * from './config.js';
 export type {
-  ChannelStatus,
   CellLink,
+  ChannelStatus,
   MeshTarget,
   OpenStreamOptions,
   RouteChannel,
 } from './contracts.js';
 export * from './directory.js';
+export * as link from './link/index.js';
 export * from './log.js';
 export * from './node.js';
-export * as link from './link/index.js';
 export * as route from './route/index.js';
 export * as session from './session/index.js';

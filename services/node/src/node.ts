@@ -50,10 +50,10 @@ import {
   createRouter,
   DEFAULT_HOPS,
   type PathHop,
+  RouteError,
   type Router,
   type RouterInit,
   type RouterStats,
-  RouteError,
 } from './route/index.js';
 import {
   createSessionClient,

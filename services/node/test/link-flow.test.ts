@@ -11,8 +11,8 @@ import {
   type LinkManagerInit,
   type MemoryConnection,
   type SecureLink,
-  tapTransport,
   type Transport,
+  tapTransport,
 } from '../src/link/index.js';
 
 const managers: LinkManager[] = [];

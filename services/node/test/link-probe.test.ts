@@ -12,9 +12,9 @@ import {
   type Endpoint,
   type LinkManager,
   type SecureLink,
+  type Transport,
   tapTransport,
   tcpTransport,
-  type Transport,
   webSocketTransport,
 } from '../src/link/index.js';
 

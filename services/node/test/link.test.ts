@@ -12,8 +12,8 @@ import {
   type LinkManager,
   loadOrCreateSelfSignedCert,
   type SecureLink,
-  tcpTransport,
   type Transport,
+  tcpTransport,
   webSocketTransport,
 } from '../src/link/index.js';
 

@@ -8,7 +8,6 @@ import { LinkInitiator } from '@skymesh/protocol/link';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Endpoint } from '../src/link/index.js';
-import { createNode, type MeshNode } from '../src/node.js';
 import {
   patternBytes,
   readAll,
@@ -17,6 +16,7 @@ import {
   type TestMesh,
   writeAll,
 } from '../src/node/testing.js';
+import { createNode, type MeshNode } from '../src/node.js';
 
 const fastProbe = { timeoutMs: 200, probeCloseMs: [250, 400] as const };
 let mesh: TestMesh | undefined;

@@ -5,8 +5,6 @@
 import { createHash } from 'node:crypto';
 import { equalBytes } from '@skymesh/crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type PathHop, choosePath } from '../src/route/index.js';
-import type { MeshNode } from '../src/node.js';
 import {
   patternBytes,
   type RecordingTransport,
@@ -17,6 +15,8 @@ import {
   waitFor,
   writeAll,
 } from '../src/node/testing.js';
+import type { MeshNode } from '../src/node.js';
+import { choosePath, type PathHop } from '../src/route/index.js';
 
 let mesh: TestMesh | undefined;
 afterEach(async () => {

@@ -7,7 +7,6 @@
 // level (route-attacks.test.ts, "setup cells look the same").
 import { Identity, utf8 } from '@skymesh/crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNode, type MeshNode } from '../src/node.js';
 import {
   echo,
   readAll,
@@ -16,6 +15,7 @@ import {
   type TestMesh,
   writeAll,
 } from '../src/node/testing.js';
+import { createNode, type MeshNode } from '../src/node.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

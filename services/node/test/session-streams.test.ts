@@ -3,6 +3,8 @@ import { describe, expect, it, vi } from 'vitest';
 
 const realClearImmediate = globalThis.clearImmediate;
 const realClearTimeout = globalThis.clearTimeout;
+
+import { type SessionStream, WireCode } from '../src/session/index.js';
 import {
   createTestSessions,
   patternBytes,
@@ -10,7 +12,6 @@ import {
   waitFor,
   writeAll,
 } from '../src/session/testing.js';
-import { type SessionStream, WireCode } from '../src/session/index.js';
 
 const tick = () => new Promise<void>((r) => setTimeout(r, 5));
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

@@ -7,10 +7,11 @@
  *
  *   pnpm bench            (NODES=… LINKS=… QUERIES=… to change the size)
  */
-import { Identity } from '@skymesh/crypto';
+
 import { loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { Identity } from '@skymesh/crypto';
 import {
   encodeLinkReport,
   type ReportedLink,

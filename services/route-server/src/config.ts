@@ -8,6 +8,7 @@ import { envBool, envInt, envLevel, envLoader, envSeed } from '@skymesh/service-
 import { z } from 'zod';
 
 export { ConfigError } from '@skymesh/service-kit';
+
 const rate = (def: number) => z.coerce.number().min(0).max(1_000_000).default(def);
 
 const schema = z

@@ -9,9 +9,9 @@ import { ed25519PublicKey, encodeAddress, toHex } from '@skymesh/crypto';
 import { type NodeDescriptor, verifyDescriptor } from '@skymesh/protocol';
 import {
   applyDiff,
-  DirectoryState,
   type Diff,
   DirectoryError,
+  DirectoryState,
   encodeDiff,
   encodeSnapshot,
   keyHex,

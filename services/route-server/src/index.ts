@@ -1,6 +1,6 @@
 /** @skymesh/route-server — the directory service: app factory, core, mirror, config. */
-export { buildApp, MAX_MESSAGE_BYTES, metricsText, pathsToJSON, type AppOptions } from './app.js';
-export { ConfigError, type Config, loadConfig, upstreamKeyBytes } from './config.js';
+export { type AppOptions, buildApp, MAX_MESSAGE_BYTES, metricsText, pathsToJSON } from './app.js';
+export { type Config, ConfigError, loadConfig, upstreamKeyBytes } from './config.js';
 export {
   type DirectoryCounters,
   DirectoryService,

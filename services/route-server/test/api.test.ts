@@ -13,6 +13,7 @@ import {
 } from '@skymesh/protocol/directory';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  codeOf,
   descriptorBytes,
   type Harness,
   harness,
@@ -21,7 +22,6 @@ import {
   postBytes,
   reportBytes,
   T0,
-  codeOf,
 } from './_harness.js';
 
 let h: Harness;

@@ -8,10 +8,10 @@
  * signed, so a transcript proves nothing to a third party (deniability).
  */
 import { utf8, wipe } from '../bytes.js';
-import { assertLength, CryptoError, SkymeshError } from '../errors.js';
 import { type EphemeralCodec, plainEphemeralCodec, type WireKeyPair } from '../ephemeral.js';
+import { assertLength, CryptoError, SkymeshError } from '../errors.js';
 import type { HashName } from '../hash.js';
-import { x25519, type X25519KeyPair } from '../x25519.js';
+import { type X25519KeyPair, x25519 } from '../x25519.js';
 import { CipherState, NOISE_MAX_MESSAGE_LEN } from './cipher-state.js';
 import {
   NOISE_PATTERNS,

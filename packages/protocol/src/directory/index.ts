@@ -4,8 +4,10 @@
  * versioned directory state, signed snapshots and diffs, and latency-aware
  * route finding (shared by the route server and nodes choosing locally).
  */
-export { DIRECTORY_ERROR_CODES, DirectoryError, type DirectoryErrorCode } from './errors.js';
+
+export { keyHex } from './_bytes.js';
 export * from './client.js';
+export { DIRECTORY_ERROR_CODES, DirectoryError, type DirectoryErrorCode } from './errors.js';
 export * from './link-report.js';
 export { netGroup, nodeGroups } from './netgroup.js';
 export * from './replica.js';
@@ -13,5 +15,4 @@ export * from './reports.js';
 export * from './routes.js';
 export * from './snapshot.js';
 export * from './state.js';
-export { keyHex } from './_bytes.js';
 export * from './synthetic.js';

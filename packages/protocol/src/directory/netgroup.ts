@@ -4,8 +4,9 @@
  * would then see both. The group of an endpoint is its IPv4 /16, its IPv6
  * /32, or for a host name its last two labels (a rough "registrable domain").
  */
-import { parseIP } from '../descriptor/host.js';
+
 import type { NodeDescriptor } from '../descriptor/descriptor.js';
+import { parseIP } from '../descriptor/host.js';
 
 /** The network group of one host, as text. */
 export function netGroup(host: string): string {

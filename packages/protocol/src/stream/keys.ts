@@ -20,8 +20,8 @@
 import {
   blake2b,
   CipherState,
-  concatBytes,
   CryptoError,
+  concatBytes,
   equalBytes,
   hkdfExpand,
   hkdfExtract,

@@ -5,7 +5,7 @@
  */
 export * from './errors.js';
 export { createCellLinkPair, type FakeCellLink, type FakeLinkOptions } from './fake-link.js';
+export * from './fake-mesh.js';
 export * from './ids.js';
 export * from './path.js';
 export * from './router.js';
-export * from './fake-mesh.js';

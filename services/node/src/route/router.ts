@@ -21,6 +21,7 @@ import {
   addBackwardLayer,
   cellBody,
   controlToken,
+  createSetupPacket,
   decodeRouteHeader,
   encodeCell,
   encodeControlCell,
@@ -40,7 +41,6 @@ import {
   SlotKind,
   sealBackward,
   sealForward,
-  createSetupPacket,
 } from '@skymesh/protocol/onion';
 import type { CellLink, ChannelStatus, RouteChannel } from '../contracts.js';
 import { RouteError } from './errors.js';

@@ -8,11 +8,14 @@
  * stream (credit windows); the retransmit buffer bounds the whole session.
  * client.ts and server.ts run the handshakes and decide when to attach.
  */
+
+import { SkymeshError } from '@skymesh/crypto';
+import { Writer } from '@skymesh/protocol';
 import {
+  DATA_FRAME_OVERHEAD,
   decodeFrames,
   decodeRecordPlaintext,
   decodeRouteMessage,
-  DATA_FRAME_OVERHEAD,
   type EpochCiphers,
   encodeFrame,
   encodeRouteMessage,
@@ -22,12 +25,12 @@ import {
   openRecord,
   RECORD_HEADER_LEN,
   RECORD_OVERHEAD,
+  type RouteMessage,
   SESSION_STREAM_ID,
   SessionError,
   type SessionErrorCode,
   type SessionKeys,
   type SessionParams,
-  type RouteMessage,
   type SessionRole,
   type StreamTarget,
   sealRecord,
@@ -35,8 +38,6 @@ import {
   WireCode,
   wipeSessionKeys,
 } from '@skymesh/protocol/stream';
-import { Writer } from '@skymesh/protocol';
-import { SkymeshError } from '@skymesh/crypto';
 import type { RouteChannel } from '../contracts.js';
 import { SessionStream, type StreamHost } from './stream.js';
 

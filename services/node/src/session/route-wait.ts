@@ -5,8 +5,9 @@
  * attaches the session there sees every later payload (records may follow
  * the reply in the same delivery).
  */
-import { decodeRouteMessage, type RouteMessage, SessionError } from '@skymesh/protocol/stream';
+
 import { SkymeshError } from '@skymesh/crypto';
+import { decodeRouteMessage, type RouteMessage, SessionError } from '@skymesh/protocol/stream';
 import type { RouteChannel } from '../contracts.js';
 
 /**

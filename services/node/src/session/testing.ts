@@ -6,7 +6,7 @@
  */
 import { Identity } from '@skymesh/crypto';
 import type { RouteChannel } from '../contracts.js';
-import { type SessionClient, type SessionClientOptions, createSessionClient } from './client.js';
+import { createSessionClient, type SessionClient, type SessionClientOptions } from './client.js';
 import { createMemoryRoutePair, type MemoryRoutePair } from './memory-route.js';
 import { createSessionServer, type SessionServer, type SessionServerOptions } from './server.js';
 import type { SessionStream } from './stream.js';

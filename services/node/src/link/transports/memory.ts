@@ -6,7 +6,6 @@
  * and a path that silently drops everything (blackhole).
  */
 import { LinkManagerError } from '../errors.js';
-import { BaseConnection } from './_connection.js';
 import {
   type Connection,
   DEFAULT_HIGH_WATER,
@@ -15,6 +14,7 @@ import {
   type Transport,
   type TransportListener,
 } from '../transport.js';
+import { BaseConnection } from './_connection.js';
 
 /** One end of an in-memory pipe, with the switches tests use. */
 export interface MemoryConnection extends Connection {

@@ -5,7 +5,6 @@
  */
 import { connect, createServer, type Socket } from 'node:net';
 import { LinkManagerError } from '../errors.js';
-import { BaseConnection } from './_connection.js';
 import {
   type Connection,
   DEFAULT_HIGH_WATER,
@@ -13,6 +12,7 @@ import {
   type Transport,
   type TransportListener,
 } from '../transport.js';
+import { BaseConnection } from './_connection.js';
 
 export interface TcpTransportInit {
   /** Socket send-buffer high-water mark in bytes. @default 256 KiB */

@@ -7,10 +7,9 @@
  * and diallers do not check it.
  */
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { WebSocket, WebSocketServer } from 'ws';
 import { LINK_MAX_WRITE } from '@skymesh/protocol/link';
+import { WebSocket, WebSocketServer } from 'ws';
 import { LinkManagerError } from '../errors.js';
-import { BaseConnection } from './_connection.js';
 import {
   type Connection,
   DEFAULT_HIGH_WATER,
@@ -18,6 +17,7 @@ import {
   type Transport,
   type TransportListener,
 } from '../transport.js';
+import { BaseConnection } from './_connection.js';
 
 export interface WebSocketTransportInit {
   /** Serve wss with this certificate and key (PEM). Without it the listener speaks plain ws. */
