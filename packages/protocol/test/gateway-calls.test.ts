@@ -73,6 +73,16 @@ describe('calls', () => {
     }
   });
 
+  it('refuses to create an account under a small-order key (anyone could sign for it)', () => {
+    const identity = new Uint8Array(32);
+    identity[0] = 1; // the Ed25519 identity point
+    const bad = { ...samples[0]!, publicKey: identity } as Call;
+    expect(codeOf(() => signCall(seed, gwKey, bad))).toBe('GW_BAD_FIELD');
+    const json = callToJson(signCall(seed, gwKey, samples[0]!));
+    json.body.publicKey = `01${'00'.repeat(31)}`;
+    expect(codeOf(() => parseCall(json))).toBe('GW_BAD_FIELD');
+  });
+
   it('any change to a signed field breaks the signature', () => {
     const s = signCall(seed, gwKey, samples[3]!);
     const pub = ed25519PublicKey(seed);

@@ -15,7 +15,14 @@
  * On the wire a call is JSON (see CallJson): 64-bit numbers as decimal
  * strings, bytes as lowercase hex, so every language can build one.
  */
-import { ed25519Sign, ed25519Verify, fromUtf8, sha256, utf8 } from '@skymesh/crypto';
+import {
+  ed25519Sign,
+  ed25519Verify,
+  fromUtf8,
+  isSmallOrderEd25519Key,
+  sha256,
+  utf8,
+} from '@skymesh/crypto';
 import { ByteWriter, domainTag } from './_codec.js';
 import { hex, int, obj, toHex, u64 } from './_json.js';
 import { checkAmount, parseAmount } from './amount.js';
@@ -118,6 +125,12 @@ export function checkCall(call: Call): void {
     case 'create_account':
       if (call.publicKey.length !== 32) {
         throw new GatewayError('GW_BAD_FIELD', 'publicKey must be 32 bytes', {
+          field: 'publicKey',
+        });
+      }
+      // A small-order key would let anyone sign for the account.
+      if (isSmallOrderEd25519Key(call.publicKey)) {
+        throw new GatewayError('GW_BAD_FIELD', 'publicKey is a small-order point', {
           field: 'publicKey',
         });
       }
