@@ -21,6 +21,12 @@ export function ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
 // Montgomery u of a point of order 8).
 const Y8 = ((ORDER8_U - 1n) * modPow(ORDER8_U + 1n, P - 2n)) % P;
 const SMALL_ORDER_Y = new Set<bigint>([1n, P - 1n, 0n, Y8, P - Y8]);
+// First bytes of those y values and of their non-canonical forms y + p (y < 19).
+const SMALL_ORDER_FIRST_BYTES = new Set<number>(
+  [...SMALL_ORDER_Y, ...[...SMALL_ORDER_Y].filter((y) => y < 19n).map((y) => y + P)].map((y) =>
+    Number(y & 0xffn),
+  ),
+);
 
 /**
  * True when `publicKey` encodes a point of small order (also in a
@@ -29,6 +35,9 @@ const SMALL_ORDER_Y = new Set<bigint>([1n, P - 1n, 0n, Y8, P - Y8]);
  * does not refuse it while noble does: the wrapper refuses it for both.
  */
 export function isSmallOrderEd25519Key(publicKey: Uint8Array): boolean {
+  // Cheap filter for the verify hot path: only a few low bytes can start a
+  // small-order encoding, so almost every key skips the BigInt work.
+  if (!SMALL_ORDER_FIRST_BYTES.has(publicKey[0]!)) return false;
   let y = BigInt(publicKey[31]! & 0x7f);
   for (let i = 30; i >= 0; i--) y = (y << 8n) | BigInt(publicKey[i]!);
   return SMALL_ORDER_Y.has(y % P);

@@ -3,18 +3,18 @@
  * (SCREAMING_SNAKE_CASE) that callers and tests match on; messages are for
  * people and may change. `details` carries serialisable context.
  */
-export class SkymeshError extends Error {
-  readonly code: string;
+export class SkymeshError<C extends string = string> extends Error {
+  readonly code: C;
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
+  constructor(code: C, message: string, details?: Record<string, unknown>) {
     super(message);
     this.code = code;
     this.details = details;
     this.name = new.target.name;
   }
 
-  toJSON(): { code: string; message: string; details?: Record<string, unknown> } {
+  toJSON(): { code: C; message: string; details?: Record<string, unknown> } {
     return this.details === undefined
       ? { code: this.code, message: this.message }
       : { code: this.code, message: this.message, details: { ...this.details } };
@@ -41,12 +41,7 @@ export type CryptoErrorCode =
   | 'NOISE_UNSUPPORTED';
 
 /** Thrown when a cryptographic operation gets bad input or fails a check. */
-export class CryptoError extends SkymeshError {
-  declare readonly code: CryptoErrorCode;
-  constructor(code: CryptoErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, message, details);
-  }
-}
+export class CryptoError extends SkymeshError<CryptoErrorCode> {}
 
 /** Throws CRYPTO_BAD_LENGTH unless `bytes` is a Uint8Array of exactly `len` bytes. */
 export function assertLength(bytes: Uint8Array, len: number, field: string): void {

@@ -50,12 +50,7 @@ export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
  * Base class of every error @skymesh/protocol throws. The type parameter is
  * the code union of the throwing layer; see the module comment.
  */
-export class ProtocolError<C extends string = ProtocolErrorCode> extends SkymeshError {
-  declare readonly code: C;
-  constructor(code: C, message: string, details?: Record<string, unknown>) {
-    super(code, message, details);
-  }
-}
+export class ProtocolError<C extends string = ProtocolErrorCode> extends SkymeshError<C> {}
 
 /** True when `err` is a ProtocolError (or subclass) whose code is `code`. */
 export function isProtocolError(err: unknown, code?: string): err is ProtocolError<string> {

@@ -8,6 +8,7 @@
  * Budget: FUZZ_RUNS cases in total (default 100,000; `pnpm fuzz` sets
  * 1,000,000), shared between decoders by weight, 40% random and 60% mutated.
  */
+import { concatBytes } from '@skymesh/crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../src/index.js';
@@ -66,30 +67,22 @@ function mutate(input: Uint8Array, m: Mutation, samples: Uint8Array[]): Uint8Arr
     case 'truncate':
       return input.subarray(0, pos(m.at));
     case 'extend':
-      return join(input, m.bytes);
+      return concatBytes(input, m.bytes);
     case 'insert':
-      return join(input.subarray(0, pos(m.at)), m.bytes, input.subarray(pos(m.at)));
+      return concatBytes(input.subarray(0, pos(m.at)), m.bytes, input.subarray(pos(m.at)));
     case 'delete':
-      return join(input.subarray(0, pos(m.at)), input.subarray(pos(m.at) + m.len));
+      return concatBytes(input.subarray(0, pos(m.at)), input.subarray(pos(m.at) + m.len));
     case 'splice': {
       const other = samples[m.other % samples.length]!;
       const from = other.length === 0 ? 0 : m.from % other.length;
       const piece = other.subarray(from, from + m.len);
-      return join(input.subarray(0, pos(m.at)), piece, input.subarray(pos(m.at) + piece.length));
+      return concatBytes(
+        input.subarray(0, pos(m.at)),
+        piece,
+        input.subarray(pos(m.at) + piece.length),
+      );
     }
   }
-}
-
-function join(...parts: Uint8Array[]): Uint8Array {
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /** Decodes `bytes`; returns a description of any forbidden failure, or null. */

@@ -15,8 +15,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
  * variable once, in the order the schema reported them; the message names
  * them with the reason.
  */
-export class ConfigError extends SkymeshError {
-  declare readonly code: 'CONFIG_INVALID';
+export class ConfigError extends SkymeshError<'CONFIG_INVALID'> {
   /** The bad variables, e.g. `['PORT', 'GATEWAY_KEY']`. */
   readonly variables: string[];
   constructor(variables: string[], message: string) {

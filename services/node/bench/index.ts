@@ -29,6 +29,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { fromHex, randomBytes, toHex } from '@skymesh/crypto';
@@ -163,10 +164,16 @@ async function routeRtt(src: MeshNode, path: PathHop[], incoming: () => RouteCha
 async function streamRtt(src: MeshNode, dst: MeshNode): Promise<number> {
   const client = src.connectSession(dst.address);
   await client.ready;
-  const s = client.openStream({ name: 'echo', port: 7 });
+  const rtts = await echoRtts(client.openStream({ name: 'echo', port: 7 }), 1000);
+  await client.close();
+  return pct(rtts.slice(100), 0.5);
+}
+
+/** Round trips (µs) of `count` 64-byte echoes on `s`; destroys `s` after. */
+async function echoRtts(s: Duplex, count: number): Promise<number[]> {
   const msg = Buffer.alloc(64);
   const rtts: number[] = [];
-  for (let i = 0; i < 1000; i++) {
+  for (let i = 0; i < count; i++) {
     const t0 = performance.now();
     await new Promise<void>((r) => {
       let n = 0;
@@ -183,8 +190,7 @@ async function streamRtt(src: MeshNode, dst: MeshNode): Promise<number> {
     rtts.push((performance.now() - t0) * 1000);
   }
   s.destroy();
-  await client.close();
-  return pct(rtts.slice(100), 0.5);
+  return rtts;
 }
 
 async function upload(src: MeshNode, dst: MeshNode, received: () => number, mb: number) {
@@ -491,26 +497,7 @@ export async function runMultiProcess(mb: number): Promise<MultiProcessResult> {
       const client = src.connectSession(dst.address);
       await client.ready;
       // Echo RTT.
-      const e = client.openStream({ name: 'echo', port: 7 });
-      const rtts: number[] = [];
-      const msg = Buffer.alloc(64);
-      for (let i = 0; i < 500; i++) {
-        const t0 = performance.now();
-        await new Promise<void>((r) => {
-          let n = 0;
-          const on = (c: Buffer) => {
-            n += c.length;
-            if (n >= 64) {
-              e.off('data', on);
-              r();
-            }
-          };
-          e.on('data', on);
-          e.write(msg);
-        });
-        rtts.push((performance.now() - t0) * 1000);
-      }
-      e.destroy();
+      const rtts = await echoRtts(client.openStream({ name: 'echo', port: 7 }), 500);
       // Upload.
       const total = mb * 1024 * 1024;
       const dstChild = children[2]!;

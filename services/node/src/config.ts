@@ -89,8 +89,7 @@ export const nodeConfigSchema = z
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 
 /** Thrown when the configuration is unreadable or holds a bad value. */
-export class ConfigError extends SkymeshError {
-  declare readonly code: 'NODE_CONFIG_INVALID';
+export class ConfigError extends SkymeshError<'NODE_CONFIG_INVALID'> {
   /** Bad fields as dotted paths (`listen.0.port`). */
   readonly fields: string[];
   constructor(fields: string[], message: string) {

@@ -22,9 +22,7 @@ export type DescriptorInput = NodeDescriptor | Uint8Array | DescriptorJSON | str
 export const MAX_DIRECTORY_FILE = 16 * 1024 * 1024;
 
 /** Thrown when a directory file cannot be read or is not a directory. */
-export class DirectoryFileError extends SkymeshError {
-  declare readonly code: 'NODE_DIRECTORY_FILE';
-}
+export class DirectoryFileError extends SkymeshError<'NODE_DIRECTORY_FILE'> {}
 
 /** One input that was not taken, and why (its error code). */
 export interface RejectedDescriptor {

@@ -260,12 +260,7 @@ export type NodeErrorCode = 'NODE_CLOSED' | 'NODE_BAD_LISTEN';
  * NODE_CLOSED when the node was closed (or serves no streams), NODE_BAD_LISTEN when a listener cannot be set up (wss without
  * dataDir or tls).
  */
-export class NodeError extends SkymeshError {
-  declare readonly code: NodeErrorCode;
-  constructor(code: NodeErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, message, details);
-  }
-}
+export class NodeError extends SkymeshError<NodeErrorCode> {}
 
 const SETUP_SAMPLES = 256;
 

@@ -8,8 +8,8 @@ import { CELL_SIZE } from '@skymesh/protocol';
 import { RouteCommand } from '@skymesh/protocol/onion';
 import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RouteChannel } from '../src/contracts.js';
 import { createFakeMesh, type FakeMesh } from '../src/route/index.js';
+import { accept, collect, path, settle } from './_route.js';
 
 beforeAll(() => ready());
 
@@ -18,26 +18,6 @@ afterEach(() => {
   mesh?.close();
   mesh = undefined;
 });
-
-async function settle(rounds = 30): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
-}
-
-function path(m: FakeMesh, nodes: number[]) {
-  return nodes.map((i) => ({ publicKey: m.ids[i]!.publicKey }));
-}
-
-function accept(m: FakeMesh, node: number): RouteChannel[] {
-  const got: RouteChannel[] = [];
-  m.routers[node]!.onIncomingRoute((ch) => got.push(ch));
-  return got;
-}
-
-function collect(ch: RouteChannel): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  ch.onPayload((p) => out.push(p));
-  return out;
-}
 
 function contains(hay: Uint8Array, needle: Uint8Array): boolean {
   outer: for (let i = 0; i + needle.length <= hay.length; i++) {

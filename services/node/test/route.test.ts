@@ -11,6 +11,7 @@ import {
   type FakeMesh,
   RouteIdAllocator,
 } from '../src/route/index.js';
+import { accept, collect, path, settle } from './_route.js';
 
 beforeAll(() => ready());
 
@@ -19,27 +20,6 @@ afterEach(() => {
   mesh?.close();
   mesh = undefined;
 });
-
-/** Lets queued in-memory deliveries run (setImmediate batches). */
-async function settle(rounds = 30): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
-}
-
-function path(m: FakeMesh, nodes: number[]) {
-  return nodes.map((i) => ({ publicKey: m.ids[i]!.publicKey }));
-}
-
-function accept(m: FakeMesh, node: number): RouteChannel[] {
-  const got: RouteChannel[] = [];
-  m.routers[node]!.onIncomingRoute((ch) => got.push(ch));
-  return got;
-}
-
-function collect(ch: RouteChannel): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  ch.onPayload((p) => out.push(p));
-  return out;
-}
 
 function payload(i: number, size: number): Uint8Array {
   const p = new Uint8Array(size);

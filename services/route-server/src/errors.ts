@@ -24,12 +24,7 @@ export type RouteServerErrorCode =
   | 'RS_INTERNAL';
 
 /** Thrown when the route server refuses a request for a service reason. */
-export class RouteServerError extends SkymeshError {
-  declare readonly code: RouteServerErrorCode;
-  constructor(code: RouteServerErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, message, details);
-  }
-}
+export class RouteServerError extends SkymeshError<RouteServerErrorCode> {}
 
 /** HTTP status of every code a caller can get back. */
 export const HTTP_STATUS: Record<string, number> = {

@@ -24,9 +24,4 @@ export type AppErrorCode =
   | 'APP_BAD_CONFIG';
 
 /** Thrown when an app-level stream cannot be opened or served; see AppErrorCode. */
-export class AppError extends SkymeshError {
-  declare readonly code: AppErrorCode;
-  constructor(code: AppErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, message, details);
-  }
-}
+export class AppError extends SkymeshError<AppErrorCode> {}

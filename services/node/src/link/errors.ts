@@ -22,9 +22,4 @@ export type LinkManagerErrorCode =
   | 'LINK_TLS_UNAVAILABLE';
 
 /** Thrown by the link manager and transports. */
-export class LinkManagerError extends SkymeshError {
-  declare readonly code: LinkManagerErrorCode;
-  constructor(code: LinkManagerErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, message, details);
-  }
-}
+export class LinkManagerError extends SkymeshError<LinkManagerErrorCode> {}

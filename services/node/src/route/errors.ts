@@ -23,9 +23,4 @@ export type RouteErrorCode =
   | 'ROUTE_PAYLOAD_TOO_LARGE';
 
 /** Thrown when building or using a route fails; see RouteErrorCode. */
-export class RouteError extends SkymeshError {
-  declare readonly code: RouteErrorCode;
-  constructor(code: RouteErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, message, details);
-  }
-}
+export class RouteError extends SkymeshError<RouteErrorCode> {}
