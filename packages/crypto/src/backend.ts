@@ -1,15 +1,19 @@
 /**
- * The one interface every crypto backend implements. The native backend
- * (node:crypto + libsodium) serves Node; the noble backend serves browsers
- * and is the reference every other backend is cross-checked against.
+ * The one interface every crypto backend implements. On Node the sodium
+ * backend (sodium-native) serves, or the openssl backend (node:crypto +
+ * libsodium WASM) where sodium-native's prebuilt binary does not load; the
+ * noble backend serves browsers and is the reference every other backend is
+ * cross-checked against.
  *
  * All inputs are validated by the public wrappers in this package, so
- * backends may assume correct lengths.
+ * backends may assume correct lengths (and, for the `Into` variants, an
+ * output of exactly the result's length that is either the input itself or
+ * disjoint from it).
  */
 export type HashName = 'sha256' | 'sha512' | 'blake2b' | 'blake2s';
 
 export interface CryptoBackend {
-  readonly name: 'native' | 'noble';
+  readonly name: 'sodium' | 'openssl' | 'noble';
   randomBytes(n: number): Uint8Array;
 
   /** Plain digest: sha256 → 32 bytes, sha512 → 64, blake2b → 64, blake2s → 32. */
@@ -52,4 +56,40 @@ export interface CryptoBackend {
     sealed: Uint8Array,
     ad?: Uint8Array,
   ): Uint8Array | null;
+
+  /**
+   * Seals into `out` (exactly plaintext.length + 16 bytes): ciphertext ‖ tag.
+   * `out` may start at the same byte as `plaintext` (in place).
+   */
+  chacha20poly1305SealInto(
+    out: Uint8Array,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    ad?: Uint8Array,
+  ): void;
+  /**
+   * Opens into `out` (exactly sealed.length − 16 bytes) and returns true, or
+   * returns false, with `out` zeroed (as libsodium does), when the tag does
+   * not verify. `out` may start at the same byte as `sealed` (in place).
+   */
+  chacha20poly1305OpenInto(
+    out: Uint8Array,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    sealed: Uint8Array,
+    ad?: Uint8Array,
+  ): boolean;
+  /**
+   * IETF ChaCha20 (RFC 8439 §2.4): `out` = `input` XOR the keystream of
+   * (key, 12-byte nonce) starting at block `counter`. The wrapper keeps
+   * counter + blocks within 2^32 − 1, so no backend ever wraps.
+   */
+  chacha20Xor(
+    out: Uint8Array,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    counter: number,
+    input: Uint8Array,
+  ): void;
 }

@@ -1,7 +1,8 @@
 /**
  * @skymesh/crypto — keys, addresses, AEAD, hashes, signatures, Noise and
- * Elligator2 behind one interface. On Node a native backend (node:crypto +
- * libsodium) is picked automatically; in browsers the @noble backend.
+ * Elligator2 behind one interface. On Node the sodium backend (sodium-native)
+ * is picked automatically, or node:crypto + libsodium WASM where it does not
+ * load; in browsers the @noble backend.
  */
 export * from './address.js';
 export * from './aead.js';

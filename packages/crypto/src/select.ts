@@ -1,14 +1,16 @@
 /**
  * Backend selection. On Node the package's `#native` import resolves to the
- * node:crypto + libsodium backend; in browsers to nothing, and noble serves.
- * Selection is automatic; `useBackend` exists for tests and benchmarks.
+ * sodium backend (sodium-native) and the openssl backend (node:crypto +
+ * libsodium WASM, the fallback where sodium-native does not load); in
+ * browsers to nothing, and noble serves. Selection is automatic: the first
+ * (fastest) one serves; `useBackend` exists for tests and benchmarks.
  */
-import { createNativeBackend, nativeReady } from '#native';
+import { nativeBackends, nativeReady } from '#native';
 import type { CryptoBackend } from './backend.js';
 import { nobleBackend } from './backends/noble.js';
 
-const native = createNativeBackend();
-let active: CryptoBackend = native ?? nobleBackend;
+const natives = nativeBackends();
+let active: CryptoBackend = natives[0] ?? nobleBackend;
 
 /** The backend every function of this package calls. */
 export function backend(): CryptoBackend {
@@ -17,7 +19,7 @@ export function backend(): CryptoBackend {
 
 /** Every backend usable in this runtime, fastest first. */
 export function availableBackends(): CryptoBackend[] {
-  return native ? [native, nobleBackend] : [nobleBackend];
+  return [...natives, nobleBackend];
 }
 
 /** Switches the active backend (tests, benchmarks). Returns the previous one. */
@@ -28,8 +30,9 @@ export function useBackend(next: CryptoBackend): CryptoBackend {
 }
 
 /**
- * Resolves when optional accelerators (libsodium's WASM) are loaded. Every
- * function works before that, only slower for short AEAD messages.
+ * Resolves when optional accelerators are loaded (the openssl fallback's
+ * libsodium WASM; the sodium backend needs no wait). Every function works
+ * before that, only slower for short AEAD messages on the fallback.
  */
 export function ready(): Promise<void> {
   return nativeReady;

@@ -2,7 +2,7 @@
  * Pure-JS backend on @noble/*: runs everywhere (browsers included) and is the
  * reference implementation the native backend is cross-checked against.
  */
-import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { chacha20, chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { blake2b, blake2s } from '@noble/hashes/blake2.js';
 import { hmac } from '@noble/hashes/hmac.js';
@@ -65,5 +65,20 @@ export const nobleBackend: CryptoBackend = {
     } catch {
       return null;
     }
+  },
+  chacha20poly1305SealInto: (out, key, nonce, plaintext, ad) => {
+    chacha20poly1305(key, nonce, ad).encrypt(plaintext, out);
+  },
+  chacha20poly1305OpenInto: (out, key, nonce, sealed, ad) => {
+    try {
+      chacha20poly1305(key, nonce, ad).decrypt(sealed, out);
+      return true;
+    } catch {
+      out.fill(0);
+      return false;
+    }
+  },
+  chacha20Xor: (out, key, nonce, counter, input) => {
+    chacha20(key, nonce, input, out, counter);
   },
 };

@@ -1,7 +1,7 @@
-/** Browser stand-in for the native backend: there is none, noble serves. */
+/** Browser stand-in for Node's backends: there are none, noble serves. */
 import type { CryptoBackend } from '../backend.js';
 
 export const nativeReady: Promise<void> = Promise.resolve();
-export function createNativeBackend(): CryptoBackend | null {
-  return null;
+export function nativeBackends(): CryptoBackend[] {
+  return [];
 }

@@ -1,5 +1,5 @@
 /**
- * The native backend's caches and its direct libsodium AEAD: a cache never
+ * The openssl backend (Node's fallback) and its caches and its direct libsodium AEAD: a cache never
  * answers for bytes other than the ones it is asked about (arrays refilled
  * after use, keys at odd offsets), stays bounded, and the AEAD paths agree
  * with noble on both sides of SODIUM_AEAD_MAX / SODIUM_OPEN_MAX and of the
@@ -9,16 +9,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { nobleBackend, ready } from '../src/index.js';
 import { PUBLIC_CACHE_MAX, publicCacheSize } from '../src/native/keys.js';
 import {
-  createNativeBackend,
+  createOpenSslBackend,
   nativeReady,
   RANDOM_POOL_MAX_REQUEST,
   SODIUM_AEAD_MAX,
   SODIUM_HASH_MAX,
   SODIUM_OPEN_MAX,
-} from '../src/native/node.js';
+} from '../src/native/openssl.js';
 import { SODIUM_SCRATCH_BYTES } from '../src/native/sodium-raw.js';
 
-const native = createNativeBackend();
+const native = createOpenSslBackend();
 
 function filled(len: number, seed: number): Uint8Array {
   const out = new Uint8Array(len);
