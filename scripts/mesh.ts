@@ -1,10 +1,13 @@
 /**
- * The local mesh from the repository root (`pnpm mesh`, `npm start`): the
- * same as `skymesh mesh` — six nodes on 127.0.0.1, a demo service at a
- * .mesh address, a loopback-only exit and a SOCKS5 proxy on 127.0.0.1:1080
- * — with its options (`--help`). Ctrl-C stops it and frees the ports.
+ * The local stack from the repository root (`pnpm mesh`, `npm start`): a
+ * route server, then six nodes on 127.0.0.1 that register with it, report
+ * their links and take their paths from it (through the mesh), a demo
+ * service at a .mesh address, a loopback-only exit and a SOCKS5 proxy on
+ * 127.0.0.1:1080 — with its options (`--help`). Ctrl-C stops it and frees
+ * the ports. See tools/local-stack.
  */
-import { processIo, runCli } from '../services/node/src/cli/main.js';
+import { processIo } from '../services/node/src/cli/main.js';
+import { runLocalStackCli } from '../tools/local-stack/src/cli.js';
 
-process.exitCode = await runCli(['mesh', ...process.argv.slice(2)], processIo());
+process.exitCode = await runLocalStackCli(process.argv.slice(2), processIo());
 process.exit();

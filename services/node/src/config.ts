@@ -8,7 +8,15 @@
  */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fromHex, Identity, randomBytes, SkymeshError, toHex } from '@skymesh/crypto';
+import {
+  fromHex,
+  Identity,
+  isAddress,
+  parseAddress,
+  randomBytes,
+  SkymeshError,
+  toHex,
+} from '@skymesh/crypto';
 import { hostPatternProblem, hostProblem, MAX_ENDPOINTS, MAX_EXIT_RULES } from '@skymesh/protocol';
 import { z } from 'zod';
 import type { NodeInit } from './node.js';
@@ -56,6 +64,57 @@ const amount = z
   .transform((v) => BigInt(v))
   .refine((v) => v < 2n ** 64n, 'must fit in 64 bits');
 
+/** A route server's key: 64 hex digits or its address. */
+const serverKey = z
+  .string()
+  .refine((v) => /^[0-9a-f]{64}$/.test(v) || isAddress(v), 'must be 64 hex digits or an address');
+
+/**
+ * The route server the node registers with and takes paths from
+ * (docs/node.md §Route server). `url` is reached directly (bootstrap,
+ * publishing); `mesh` is the route server published as a .mesh service
+ * (diffs and route queries go there, through the mesh, after bootstrap).
+ */
+const routeServerSchema = z
+  .object({
+    key: serverKey,
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+      .optional(),
+    /** Where to publish instead of url (reading from a private mirror, publishing upstream). */
+    publishUrl: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+      .optional(),
+    mesh: z
+      .object({
+        address: z
+          .string()
+          .refine((a) => isAddress(a.replace(/\.mesh$/i, '')), 'must be a node address'),
+        port: port.min(1),
+      })
+      .strict()
+      .optional(),
+    publishIntervalS: z.number().int().min(10).max(86_400).default(900),
+    reportIntervalS: z.number().int().min(1).max(3600).default(60),
+    syncIntervalS: z.number().int().min(1).max(3600).default(30),
+    timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+    /** KiB/s reported for every link. */
+    linkCapacity: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 32 - 1)
+      .default(10_240),
+    /** Ask the server for paths; false = choose from the downloaded copy only. */
+    ask: z.boolean().default(true),
+  })
+  .strict()
+  .refine((r) => r.url !== undefined || r.mesh !== undefined, 'needs url or mesh');
+
 /** The node section of the configuration; every field has a default. */
 export const nodeConfigSchema = z
   .object({
@@ -83,6 +142,7 @@ export const nodeConfigSchema = z
       .default('info'),
     /** Write the node's signed descriptor (JSON form) here once it listens. */
     descriptorOut: z.string().min(1).optional(),
+    routeServer: routeServerSchema.optional(),
   })
   .strict();
 
@@ -125,6 +185,13 @@ function endpointList(
     });
 }
 
+/** `<address>:<port>` → the mesh location of a published route server. */
+function meshService(name: string, v: string): { address: string; port: number } {
+  const m = /^([a-z0-9.]+):(\d{1,5})$/i.exec(v.trim());
+  if (!m) throw new ConfigError([name], `${name}: "${v}" is not <address>:<port>`);
+  return { address: m[1]!, port: Number(m[2]) };
+}
+
 /** `80,443,8000-8100` → port ranges. */
 function portRanges(name: string, v: string): { from: number; to: number }[] {
   return v
@@ -162,6 +229,10 @@ export const ENV_OVERRIDES: Record<
   SKYMESH_HOPS: { path: ['hops'], parse: intOf },
   SKYMESH_LOG_LEVEL: { path: ['logLevel'], parse: text },
   SKYMESH_DESCRIPTOR_OUT: { path: ['descriptorOut'], parse: text },
+  SKYMESH_ROUTE_SERVER_KEY: { path: ['routeServer', 'key'], parse: text },
+  SKYMESH_ROUTE_SERVER_URL: { path: ['routeServer', 'url'], parse: text },
+  SKYMESH_ROUTE_SERVER_PUBLISH_URL: { path: ['routeServer', 'publishUrl'], parse: text },
+  SKYMESH_ROUTE_SERVER_MESH: { path: ['routeServer', 'mesh'], parse: meshService },
 };
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
@@ -294,5 +365,26 @@ export function nodeInitFromConfig(config: NodeConfig): NodeInit {
     directory: config.directory,
     ...(config.directoryFile ? { directoryFile: config.directoryFile } : {}),
     hops: config.hops,
+    ...(config.routeServer ? { routeServer: routeServerSettings(config.routeServer) } : {}),
+  };
+}
+
+/** The agent's settings from the config section. */
+export function routeServerSettings(
+  r: NonNullable<NodeConfig['routeServer']>,
+): NonNullable<NodeInit['routeServer']> {
+  return {
+    key: /^[0-9a-f]{64}$/.test(r.key) ? fromHex(r.key) : parseAddress(r.key),
+    ...(r.url ? { url: r.url } : {}),
+    ...(r.publishUrl ? { publishUrl: r.publishUrl } : {}),
+    ...(r.mesh
+      ? { mesh: { address: r.mesh.address.replace(/\.mesh$/i, ''), port: r.mesh.port } }
+      : {}),
+    publishIntervalMs: r.publishIntervalS * 1000,
+    reportIntervalMs: r.reportIntervalS * 1000,
+    syncIntervalMs: r.syncIntervalS * 1000,
+    timeoutMs: r.timeoutMs,
+    linkCapacity: r.linkCapacity,
+    ask: r.ask,
   };
 }

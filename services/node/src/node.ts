@@ -11,6 +11,9 @@
  * streams that arrive for it to `onStream` (where local apps plug in
  * published services and exits). Failover comes from the session layer:
  * each time a route dies it calls openRoute again, which picks a new path.
+ * With `routeServer` set, a route-server agent (route-server/agent.ts)
+ * registers the node, reports its links, keeps a verified directory copy
+ * and chooses paths (asking the server, else from the copy).
  */
 import { encodeAddress, Identity, parseAddress, SkymeshError, toHex } from '@skymesh/crypto';
 import {
@@ -23,6 +26,7 @@ import {
   TRANSPORTS,
 } from '@skymesh/protocol';
 import type { StreamTarget } from '@skymesh/protocol/stream';
+import { awaitConnectReply } from './apps/connect-reply.js';
 import type { ChannelStatus, OpenStreamOptions, RouteChannel } from './contracts.js';
 import {
   type AddResult,
@@ -56,6 +60,12 @@ import {
   type RouterStats,
 } from './route/index.js';
 import {
+  createRouteServerAgent,
+  type RouteServerAgent,
+  type RouteServerSettings,
+} from './route-server/agent.js';
+import { streamFetch } from './route-server/stream-fetch.js';
+import {
   createSessionClient,
   createSessionServer,
   type SessionClient,
@@ -88,11 +98,11 @@ export interface PathRequest {
 }
 
 /**
- * Chooses a path (the seam for the route server's latency-aware route
- * finding over a directory with link reports). Returns hops ending with the
- * destination; throw RouteError ROUTE_BAD_PATH when no path fits.
+ * Chooses a path (the route-server agent's latency-aware choice, a fixed
+ * topology's, or random). Returns hops ending with the destination, now or
+ * as a promise; throw RouteError ROUTE_BAD_PATH when no path fits.
  */
-export type PathChooser = (request: PathRequest) => PathHop[];
+export type PathChooser = (request: PathRequest) => PathHop[] | Promise<PathHop[]>;
 
 /** Tunables of the layers, passed through; each layer documents its defaults. */
 export interface NodeTuning {
@@ -153,8 +163,10 @@ export interface NodeInit {
   readonly logger?: NodeLogger;
   /** Transports to use instead of those made from `listen` (tests: tapTransport, memory). */
   readonly transports?: readonly Transport[];
-  /** @default random distinct relays from the directory (choosePath) */
+  /** @default the route server agent's choice when `routeServer` is set, else random distinct relays from the directory (choosePath) */
   readonly choosePath?: PathChooser;
+  /** Register with a route server, report links, keep its directory and take paths from it. @default none */
+  readonly routeServer?: RouteServerSettings;
   readonly tuning?: NodeTuning;
 }
 
@@ -227,6 +239,8 @@ export interface MeshNode {
   readonly descriptor: NodeDescriptor;
   readonly router: Router;
   readonly links: LinkManager;
+  /** The route-server agent, when `routeServer` was set. */
+  readonly routeServer: RouteServerAgent | null;
   /** Verifies and adds descriptors; returns what was taken and what refused. */
   addDescriptors(descriptors: readonly DescriptorInput[]): AddResult;
   /** Verified, unexpired descriptors the node knows, its own included. */
@@ -503,6 +517,11 @@ export async function createNode(init: NodeInit = {}): Promise<MeshNode> {
     if (descriptor.expiresAt - now < lifetime / 4) descriptor = sign();
     return descriptor;
   }
+  /** Signed again now (a later issuedAt, so a route server takes it as a refresh), at most once a second. */
+  function resign(): NodeDescriptor {
+    if (descriptor.issuedAt < Math.floor(Date.now() / 1000)) descriptor = sign();
+    return descriptor;
+  }
 
   function addDescriptors(inputs: readonly DescriptorInput[]): AddResult {
     const result = dir.add(inputs);
@@ -513,27 +532,51 @@ export async function createNode(init: NodeInit = {}): Promise<MeshNode> {
   if (init.directory) addDescriptors(init.directory);
   if (fromFile) addDescriptors(fromFile);
 
+  const relayList = () => dir.list().filter((d) => d.roles.relay && toHex(d.publicKey) !== selfHex);
+  const randomPath = (
+    req: Omit<PathRequest, 'relays'>,
+    relays: readonly NodeDescriptor[] = relayList(),
+  ) =>
+    choosePath(
+      relays.map((d) => ({ publicKey: d.publicKey })),
+      { publicKey: req.destination },
+      { hops: req.hops, exclude: req.exclude },
+    );
+
+  const routeServer = init.routeServer
+    ? createRouteServerAgent(init.routeServer, {
+        identity,
+        resign,
+        links: () => links.links(),
+        addDescriptors: (list) => addDescriptors([...list]),
+        randomPath: (req) => randomPath(req),
+        logger: log,
+        ...(init.routeServer.mesh
+          ? { meshFetch: streamFetch(meshService(init.routeServer.mesh)) }
+          : {}),
+      })
+    : null;
+
   const chooser: PathChooser =
     init.choosePath ??
-    ((req) =>
-      choosePath(
-        req.relays.map((d) => ({ publicKey: d.publicKey })),
-        { publicKey: req.destination },
-        { hops: req.hops, exclude: req.exclude },
-      ));
+    (routeServer ? (req) => routeServer.choosePath(req) : (req) => randomPath(req, req.relays));
 
   /** A path to `destination`, avoiding recent failures when enough relays remain. */
-  function pickPath(destination: Uint8Array, n: number, exclude: readonly Uint8Array[]): PathHop[] {
+  async function pickPath(
+    destination: Uint8Array,
+    n: number,
+    exclude: readonly Uint8Array[],
+  ): Promise<PathHop[]> {
     const now = Date.now();
     for (const [k, until] of suspects) if (until <= now) suspects.delete(k);
-    const relays = dir.list().filter((d) => d.roles.relay && toHex(d.publicKey) !== selfHex);
+    const relays = relayList();
     const base = [identity.publicKey, ...exclude];
     const avoid = [
       ...base,
       ...relays.filter((d) => suspects.has(toHex(d.publicKey))).map((d) => d.publicKey),
     ];
     try {
-      return chooser({ destination, hops: n, exclude: avoid, relays });
+      return await chooser({ destination, hops: n, exclude: avoid, relays });
     } catch (err) {
       if (
         !(err instanceof RouteError) ||
@@ -556,7 +599,7 @@ export async function createNode(init: NodeInit = {}): Promise<MeshNode> {
   function routeOpener(destination: Uint8Array, n: number, exclude: readonly Uint8Array[]) {
     return async (): Promise<RouteChannel> => {
       if (closed) throw new NodeError('NODE_CLOSED', 'node closed');
-      const path = pickPath(destination, n, exclude);
+      const path = await pickPath(destination, n, exclude);
       const started = performance.now();
       let ch: RouteChannel;
       try {
@@ -638,6 +681,17 @@ export async function createNode(init: NodeInit = {}): Promise<MeshNode> {
     return withSignal(client.openStream(target), options.signal);
   }
 
+  /** Streams to a service published at a .mesh address, accepted by its node (for the route server). */
+  function meshService(at: { address: string; port: number }) {
+    return async () => {
+      const stream = openStream({ name: '', port: at.port }, at.address.replace(/\.mesh$/i, ''), {
+        isolation: '\u0000route-server',
+      });
+      await awaitConnectReply(stream, init.routeServer?.timeoutMs ?? 5000);
+      return stream;
+    };
+  }
+
   function stats(): NodeStats {
     const now = performance.now();
     const ls = links.stats();
@@ -687,6 +741,7 @@ export async function createNode(init: NodeInit = {}): Promise<MeshNode> {
   function close(): Promise<void> {
     closing ??= (async () => {
       closed = true;
+      routeServer?.close();
       const closeWait = init.tuning?.client?.closeTimeoutMs ?? 1000;
       await Promise.allSettled(
         [...clients].map((c) =>
@@ -705,6 +760,9 @@ export async function createNode(init: NodeInit = {}): Promise<MeshNode> {
     { address: identity.address, endpoints: advertised, roles, known: dir.size },
     'node started',
   );
+  // Registration and the bootstrap snapshot run in the background: a route
+  // server that is down must not keep the node from starting.
+  void routeServer?.start();
 
   return {
     identity,
@@ -716,6 +774,7 @@ export async function createNode(init: NodeInit = {}): Promise<MeshNode> {
     },
     router,
     links,
+    routeServer,
     addDescriptors,
     directory: () => [
       currentDescriptor(),

@@ -39,6 +39,8 @@ export interface StreamAcceptorInit {
   readonly connectTimeoutMs?: number;
   /** Streams served at once; more are refused with REFUSED. @default 1024 */
   readonly maxStreams?: number;
+  /** Opens the TCP connection for a stream (tests watch it). @default connectWithTimeout */
+  readonly connect?: (host: string, port: number, timeoutMs: number) => Promise<Socket>;
 }
 
 /** Counters for the API and /metrics. */
@@ -196,7 +198,7 @@ export function createStreamAcceptor(init: StreamAcceptorInit): StreamAcceptor {
     if (stream.destroyed) return;
     let socket: Socket;
     try {
-      socket = await connectWithTimeout(host, port, connectTimeoutMs);
+      socket = await (init.connect ?? connectWithTimeout)(host, port, connectTimeoutMs);
     } catch (err) {
       return refuse(stream, wireCodeForSocketError(err as Error));
     }

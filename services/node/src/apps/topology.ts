@@ -8,8 +8,8 @@
  */
 import { randomInt } from 'node:crypto';
 import { toHex } from '@skymesh/crypto';
-import type { PathChooser } from '../node.js';
-import { RouteError } from '../route/index.js';
+import type { PathRequest } from '../node.js';
+import { type PathHop, RouteError } from '../route/index.js';
 
 /** The local mesh's six nodes: 0 is the SOCKS client, 4 the exit, 5 the service. */
 export const LOCAL_MESH_EDGES: readonly (readonly [number, number])[] = [
@@ -60,7 +60,7 @@ export function topologyPathChooser(
   keys: readonly Uint8Array[],
   edges: readonly (readonly [number, number])[],
   self: number,
-): PathChooser {
+): (request: PathRequest) => PathHop[] {
   const index = new Map(keys.map((k, i) => [toHex(k), i]));
   const adj = keys.map(() => [] as number[]);
   for (const [a, b] of edges) {

@@ -5,11 +5,16 @@
  * node 4 is an exit allowing only loopback, node 5 publishes a demo HTTP
  * server at its .mesh address on port 80; the rest are relays. close()
  * stops every node, the proxy, the API and the demo server, freeing their
- * ports. Used by `skymesh mesh`, `pnpm mesh` and `npm start`.
+ * ports. Used by `skymesh mesh`, and by tools/local-stack (`pnpm mesh`,
+ * `npm start`), which starts a route server first and passes `routeServer`
+ * and `publish`: then the service node also publishes the route server at
+ * its .mesh address, every node keeps links along the topology's edges,
+ * registers, reports those links and takes its paths from the route server
+ * (instead of the static topology chooser).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Identity } from '@skymesh/crypto';
+import { Identity, parseAddress } from '@skymesh/crypto';
 import { nodeAppsConfigSchema } from '../apps/config.js';
 import { type NodeWithApps, startNodeWithApps } from '../apps/run.js';
 import { meshEdges, topologyPathChooser } from '../apps/topology.js';
@@ -26,6 +31,33 @@ export interface LocalMeshOptions {
   /** Route length, destination included. @default 3 */
   readonly hops?: number;
   readonly logger?: NodeLogger;
+  /**
+   * A running route server: the nodes register with it at `url` and the
+   * service node publishes it on mesh port `meshPort`, through which the
+   * other nodes query it. @default none (paths over the static topology)
+   */
+  readonly routeServer?: LocalRouteServer;
+  /** More services the service node publishes (mesh port → local TCP host:port). @default [] */
+  readonly publish?: readonly PublishEntry[];
+}
+
+/** A route server for the local mesh. */
+export interface LocalRouteServer {
+  readonly url: string;
+  /** The server's public key (hex or address). */
+  readonly key: string;
+  /** Mesh port the service node publishes it on. @default 8401 */
+  readonly meshPort?: number;
+  /** Agent periods (s); short ones keep a demo mesh current. */
+  readonly reportIntervalS?: number;
+  readonly syncIntervalS?: number;
+}
+
+/** One published service: mesh port → local TCP host:port. */
+export interface PublishEntry {
+  readonly meshPort: number;
+  readonly host: string;
+  readonly port: number;
 }
 
 /** A running local mesh. */
@@ -42,6 +74,8 @@ export interface LocalMesh {
   readonly apiUrl: string;
   /** Copy-pasteable commands to try. */
   readonly commands: string[];
+  /** Where the nodes reach the route server, when one was given. */
+  readonly routeServer: { readonly url: string; readonly mesh: string } | null;
   close(): Promise<void>;
 }
 
@@ -88,6 +122,10 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
   const edges = meshEdges(n);
   const identities = Array.from({ length: n }, () => Identity.generate());
   const keys = identities.map((i) => i.publicKey);
+  const rs = options.routeServer;
+  const rsMesh = rs
+    ? { address: identities[serviceIndex]!.address, port: rs.meshPort ?? 8401 }
+    : undefined;
   const demo = await startDemoService();
   const demoPort = (demo.address() as AddressInfo).port;
   const nodes: NodeWithApps[] = [];
@@ -108,15 +146,27 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
           ? { ports: [{ from: 1, to: 65535 }], hosts: ['127.0.0.1', '::1', 'localhost'] }
           : {},
         hops: options.hops ?? 3,
-        publish: i === serviceIndex ? { 80: `127.0.0.1:${demoPort}` } : {},
+        publish: i === serviceIndex ? publishMap(demoPort, options.publish, rs, rsMesh) : {},
         socks: { enabled: i === 0, port: options.socksPort ?? 1080 },
         api: { enabled: i === 0, port: options.apiPort ?? 8600 },
+        ...(rs && rsMesh
+          ? {
+              routeServer: {
+                key: rs.key,
+                url: rs.url,
+                // The publisher reaches the server directly; everyone else through it.
+                ...(i === serviceIndex ? {} : { mesh: rsMesh }),
+                reportIntervalS: rs.reportIntervalS ?? 30,
+                syncIntervalS: rs.syncIntervalS ?? 10,
+              },
+            }
+          : {}),
       });
       nodes.push(
         await startNodeWithApps(config, {
           identity: identities[i]!,
           ...(options.logger ? { logger: options.logger } : {}),
-          nodeInit: { choosePath: topologyPathChooser(keys, edges, i) },
+          ...(rs ? {} : { nodeInit: { choosePath: topologyPathChooser(keys, edges, i) } }),
         }),
       );
     }
@@ -126,6 +176,14 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
   }
   const descriptors = nodes.map((x) => x.node.descriptor);
   for (const x of nodes) x.node.addDescriptors(descriptors);
+  if (rs) {
+    try {
+      await linkAndRegister(nodes, edges);
+    } catch (err) {
+      await closeAll();
+      throw err;
+    }
+  }
   const socks = nodes[0]!.socks!.address()!;
   const serviceAddress = nodes[serviceIndex]!.node.address;
   const proxy = `${socks.host}:${socks.port}`;
@@ -145,6 +203,56 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     socks,
     apiUrl: nodes[0]!.api!.url,
     commands,
+    routeServer:
+      rs && rsMesh ? { url: rs.url, mesh: `${rsMesh.address}.mesh:${rsMesh.port}` } : null,
     close: closeAll,
   };
+}
+
+/** The service node's publish map: the demo on 80, the route server, then `extra`. */
+function publishMap(
+  demoPort: number,
+  extra: readonly PublishEntry[] = [],
+  rs?: LocalRouteServer,
+  rsMesh?: { port: number },
+): Record<string, string> {
+  const map: Record<string, string> = { 80: `127.0.0.1:${demoPort}` };
+  if (rs && rsMesh) {
+    const u = new URL(rs.url);
+    map[rsMesh.port] = `${u.hostname}:${u.port || 80}`;
+  }
+  for (const e of extra) {
+    map[e.meshPort] = `${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
+  }
+  return map;
+}
+
+/** How long the local mesh waits for its links and first registration. */
+const LINK_WAIT_MS = 10_000;
+
+/**
+ * Keeps a link along every edge, waits for them, then has every node
+ * register and report them, and then load the directory, so the route
+ * server knows every link when the mesh is announced.
+ */
+async function linkAndRegister(
+  nodes: readonly NodeWithApps[],
+  edges: readonly (readonly [number, number])[],
+): Promise<void> {
+  for (const [a, b] of edges) {
+    const peer = nodes[b]!.node;
+    nodes[a]!.node.links.maintain(parseAddress(peer.address), peer.endpoints);
+  }
+  const deadline = Date.now() + LINK_WAIT_MS;
+  const up = () =>
+    edges.every(([a, b]) => nodes[a]!.node.links.getLink(nodes[b]!.node.publicKey) !== undefined);
+  while (!up()) {
+    if (Date.now() > deadline) throw new Error('local mesh: links along the edges did not come up');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const agents = nodes.map((x) => x.node.routeServer!);
+  await Promise.all(agents.map((a) => a.start()));
+  for (const a of agents) await a.publish();
+  await Promise.all(agents.map((a) => a.report()));
+  await Promise.all(agents.map((a) => a.sync()));
 }

@@ -21,7 +21,12 @@ import { startNodeWithApps } from '../apps/run.js';
 import { LOCAL_MESH_ROLES } from '../apps/topology.js';
 import { ConfigError, loadConfig, loadOrCreateIdentity } from '../config.js';
 import { createLogger, type LogLevel } from '../log.js';
-import { type LocalMesh, startDemoService, startLocalMesh } from './local-mesh.js';
+import {
+  type LocalMesh,
+  type LocalMeshOptions,
+  startDemoService,
+  startLocalMesh,
+} from './local-mesh.js';
 import { writeMeshPlan } from './plan.js';
 
 /** Where a command writes; tests pass their own. */
@@ -135,6 +140,9 @@ Options:
   -h, --help   this help
 `,
 } as const;
+
+/** The help of `skymesh mesh` (wrappers extend it). */
+export const MESH_HELP: string = HELP.mesh;
 
 function parse(
   args: string[],
@@ -304,6 +312,11 @@ export function describeMesh(mesh: LocalMesh): string {
     `SOCKS5 proxy:  ${mesh.socks.host}:${mesh.socks.port}`,
     `Node API:      ${mesh.apiUrl}  (status, /metrics, ws /api/live)`,
     `Demo service:  http://${mesh.serviceAddress}.mesh/  (local 127.0.0.1:${mesh.demoPort})`,
+    ...(mesh.routeServer
+      ? [
+          `Route server:  ${mesh.routeServer.url}  (nodes query it through the mesh at ${mesh.routeServer.mesh})`,
+        ]
+      : []),
     '',
     'Try:',
     ...mesh.commands,
@@ -314,7 +327,28 @@ export function describeMesh(mesh: LocalMesh): string {
   return lines.join('\n');
 }
 
-async function mesh(args: string[], io: CliIo): Promise<number> {
+/** What a wrapper of `skymesh mesh` changes (tools/local-stack starts a route server around it). */
+export interface MeshCommandInit {
+  /** Help text instead of the built-in one. */
+  readonly help?: string;
+  /** Options besides the built-in ones (parsed as parseArgs does). */
+  readonly options?: Record<string, { type: 'string' | 'boolean' }>;
+  /** Starts the mesh (with the parsed extra options). @default startLocalMesh */
+  readonly start?: (
+    options: LocalMeshOptions,
+    values: Record<string, string | boolean | undefined>,
+  ) => Promise<LocalMesh>;
+}
+
+/** Reads a numeric option (a usage error otherwise). */
+export { intOption };
+
+/** `skymesh mesh`, or a wrapper's variant of it. */
+export async function meshCommand(
+  args: string[],
+  io: CliIo,
+  init: MeshCommandInit = {},
+): Promise<number> {
   const o = parse(args, {
     nodes: { type: 'string' },
     'socks-port': { type: 'string' },
@@ -322,19 +356,23 @@ async function mesh(args: string[], io: CliIo): Promise<number> {
     hops: { type: 'string' },
     'log-level': { type: 'string' },
     json: { type: 'boolean' },
+    ...init.options,
   });
   if (o.help) {
-    io.out(HELP.mesh);
+    io.out(init.help ?? HELP.mesh);
     return 0;
   }
   const level = String(o['log-level'] ?? 'warn') as LogLevel;
-  const running = await startLocalMesh({
-    nodes: intOption(o.nodes, '--nodes', 6),
-    socksPort: intOption(o['socks-port'], '--socks-port', 1080),
-    apiPort: intOption(o['api-port'], '--api-port', 8600),
-    hops: intOption(o.hops, '--hops', 3),
-    logger: createLogger(level),
-  });
+  const running = await (init.start ?? startLocalMesh)(
+    {
+      nodes: intOption(o.nodes, '--nodes', 6),
+      socksPort: intOption(o['socks-port'], '--socks-port', 1080),
+      apiPort: intOption(o['api-port'], '--api-port', 8600),
+      hops: intOption(o.hops, '--hops', 3),
+      logger: createLogger(level),
+    },
+    o,
+  );
   if (o.json) {
     io.out(
       `${JSON.stringify({
@@ -345,6 +383,7 @@ async function mesh(args: string[], io: CliIo): Promise<number> {
         serviceAddress: running.serviceAddress,
         socks: running.socks,
         api: running.apiUrl,
+        routeServer: running.routeServer,
         commands: running.commands,
       })}\n`,
     );
@@ -414,19 +453,26 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   keygen,
   node,
   status,
-  mesh,
+  mesh: (args, io) => meshCommand(args, io),
   plan,
   'demo-http': demoHttp,
 };
 
-/** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+/** A command's implementation (runCli's `commands` override one by name). */
+export type CliCommand = (args: string[], io: CliIo) => Promise<number>;
+
+/** Runs the CLI with `argv` (without node and script); resolves with the exit code. `commands` replace built-in ones (tools/local-stack's `mesh`). */
+export async function runCli(
+  argv: string[],
+  io: CliIo,
+  commands: Readonly<Record<string, CliCommand>> = {},
+): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     io.out(HELP.main);
     return cmd === undefined ? 2 : 0;
   }
-  const run = COMMANDS[cmd];
+  const run = commands[cmd] ?? COMMANDS[cmd];
   if (!run) {
     io.err(`unknown command "${cmd}"\n\n${HELP.main}`);
     return 2;

@@ -1,0 +1,375 @@
+/**
+ * A node's side of the route server (docs/route-server.md, docs/node.md
+ * §Route server):
+ *
+ * - registers: publishes its signed descriptor, re-signed every
+ *   `publishIntervalMs` so the server's TTL keeps it listed;
+ * - reports its links: every `reportIntervalMs` a signed link report with
+ *   each open link's measured round trip (keepalive RTT, or a ping when
+ *   none is known yet) and the configured capacity;
+ * - keeps a verified copy of the directory (DirectoryReplica): one snapshot
+ *   at start (bootstrap), then diffs every `syncIntervalMs`; the copy's
+ *   descriptors feed the node's own directory so it can dial every hop;
+ * - chooses paths: asks the route server (k disjoint latency-aware paths,
+ *   without naming itself as source) and takes one without itself; when the
+ *   server cannot be reached or answers an error, it picks from its copy
+ *   with the same route finding (`pathSources.local`), and only when the copy
+ *   has no path either, at random among known relays (`pathSources.random`).
+ *
+ * Transport: `url` is the route server reached directly (bootstrap,
+ * publishing); `mesh` is the route server published as a .mesh service by
+ * some node. With `mesh`, everything after the first snapshot — diffs and
+ * route queries — goes through the mesh (a multi-hop route to the
+ * publishing node, which connects to the server), so the server sees the
+ * publisher's connection, not this node's. Paths to the publisher itself
+ * are chosen locally, never asked for.
+ */
+import { encodeAddress, type Identity, parseAddress, SkymeshError, toHex } from '@skymesh/crypto';
+import { encodeDescriptor, type NodeDescriptor } from '@skymesh/protocol';
+import {
+  DirectoryReplica,
+  encodeLinkReport,
+  MAX_EXCLUDE,
+  MAX_LINKS_PER_REPORT,
+  MAX_RTT_MICROS,
+  RouteServerClient,
+  signLinkReport,
+} from '@skymesh/protocol/directory';
+import type { NodeLogger } from '../log.js';
+import type { PathHop } from '../route/index.js';
+
+/** How a node reaches its route server (the `routeServer` config section). */
+export interface RouteServerSettings {
+  /** The route server's Ed25519 public key: snapshots and diffs must be signed by it. */
+  readonly key: Uint8Array;
+  /** Base URL reached directly: bootstrap snapshot, publishing, and everything when `mesh` is unset. */
+  readonly url?: string;
+  /** Where descriptors and link reports go instead of `url` (a node reading from a private mirror publishes upstream). @default url */
+  readonly publishUrl?: string;
+  /** The fetch for `url` and `publishUrl` (tests count requests). @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** The route server as a .mesh service (publisher's address and mesh port): diffs and queries go here. */
+  readonly mesh?: { readonly address: string; readonly port: number };
+  /** Descriptor re-signed and published this often (ms). @default 900000 (15 min) */
+  readonly publishIntervalMs?: number;
+  /** Link report this often (ms). @default 60000 */
+  readonly reportIntervalMs?: number;
+  /** Directory diff fetched this often (ms). @default 30000 */
+  readonly syncIntervalMs?: number;
+  /** Bound on one request to the route server (ms). @default 5000 */
+  readonly timeoutMs?: number;
+  /** Capacity (KiB/s) reported for every link (not measured). @default 10240 */
+  readonly linkCapacity?: number;
+  /** Ask the route server for paths; false = always choose from the local copy. @default true */
+  readonly ask?: boolean;
+}
+
+/** What the agent needs from its node. */
+export interface RouteServerAgentDeps {
+  readonly identity: Identity;
+  /** The node's descriptor signed now (a later issuedAt than the last one). */
+  resign(): NodeDescriptor;
+  /** Open links: peer key, smoothed RTT (ms) and a ping. */
+  links(): readonly {
+    peerKey: Uint8Array;
+    rttMs: number | undefined;
+    ping(): Promise<number>;
+  }[];
+  /** Verifies and adds descriptors to the node's directory. */
+  addDescriptors(list: readonly (NodeDescriptor | Uint8Array)[]): unknown;
+  /** A fetch through the mesh to `mesh` (set when `mesh` is). */
+  meshFetch?: typeof fetch;
+  /** The last resort when neither the server nor the copy has a path. */
+  randomPath(request: PathAsk): PathHop[];
+  readonly logger: NodeLogger;
+}
+
+/** A path wanted (PathRequest of node.ts without its relay list). */
+export interface PathAsk {
+  readonly destination: Uint8Array;
+  readonly hops: number;
+  readonly exclude: readonly Uint8Array[];
+}
+
+/** Counters, for stats and tests. */
+export interface RouteServerAgentStats {
+  readonly published: number;
+  readonly reports: number;
+  readonly snapshots: number;
+  readonly diffs: number;
+  /** Where the paths of built routes came from. */
+  readonly pathSources: { server: number; local: number; random: number };
+  /** Requests to the route server that failed (unreachable or an error answer). */
+  readonly failures: number;
+  /** Route queries sent over the mesh / directly. */
+  readonly queries: { mesh: number; direct: number };
+  readonly lastError: string | null;
+  /** Version of the directory copy, null before the first snapshot. */
+  readonly version: number | null;
+}
+
+/** A running agent. */
+export interface RouteServerAgent {
+  readonly replica: DirectoryReplica;
+  /**
+   * Starts the timers and the first refresh (registration, links, bootstrap
+   * snapshot); the promise settles when that refresh is over (never rejects).
+   */
+  start(): Promise<void>;
+  /** Chooses a path (server, else local copy, else random). */
+  choosePath(ask: PathAsk): Promise<PathHop[]>;
+  /** Publishes the descriptor, reports links and syncs the copy now; errors are counted, not thrown. */
+  refresh(): Promise<void>;
+  publish(): Promise<void>;
+  report(): Promise<void>;
+  sync(): Promise<void>;
+  stats(): RouteServerAgentStats;
+  /** Stops the timers. */
+  close(): void;
+}
+
+const PING_TIMEOUT_MS = 2000;
+
+/** Makes an agent; start() runs the first refresh and the timers. */
+export function createRouteServerAgent(
+  settings: RouteServerSettings,
+  deps: RouteServerAgentDeps,
+): RouteServerAgent {
+  const log = deps.logger;
+  const timeoutMs = settings.timeoutMs ?? 5000;
+  const capacity = settings.linkCapacity ?? 10_240;
+  const ask = settings.ask ?? true;
+  const bounded =
+    (f: typeof fetch): typeof fetch =>
+    (input, init) =>
+      f(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  const directFetch = bounded(settings.fetch ?? globalThis.fetch.bind(globalThis));
+  const direct = settings.url
+    ? new RouteServerClient({ baseUrl: settings.url, fetch: directFetch })
+    : undefined;
+  const upstream = settings.publishUrl
+    ? new RouteServerClient({ baseUrl: settings.publishUrl, fetch: directFetch })
+    : undefined;
+  const mesh =
+    settings.mesh && deps.meshFetch
+      ? new RouteServerClient({
+          baseUrl: `http://${settings.mesh.address}.mesh:${settings.mesh.port}`,
+          fetch: deps.meshFetch,
+        })
+      : undefined;
+  if (!direct && !mesh) {
+    throw new SkymeshError('NODE_CONFIG_INVALID', 'routeServer needs url or mesh');
+  }
+  const publisherHex = settings.mesh
+    ? toHex(parseAddress(settings.mesh.address.replace(/\.mesh$/i, '')))
+    : '';
+  const selfHex = toHex(deps.identity.publicKey);
+  const replica = new DirectoryReplica({ serverKey: settings.key });
+  const counters = {
+    published: 0,
+    reports: 0,
+    snapshots: 0,
+    diffs: 0,
+    failures: 0,
+    pathSources: { server: 0, local: 0, random: 0 },
+    queries: { mesh: 0, direct: 0 },
+    lastError: null as string | null,
+  };
+  let sequence = 0;
+  let fedVersion = -1;
+  let closed = false;
+
+  const failed = (what: string, err: unknown) => {
+    counters.failures++;
+    counters.lastError = `${what}: ${(err as { code?: string }).code ?? String(err)}`;
+    log.debug({ err }, `route server ${what} failed`);
+  };
+
+  // Publishing and reports: direct when we have it (descriptors are public anyway).
+  const publisher = () => (upstream ?? direct ?? mesh)!;
+  // Directory and queries: over the mesh once the copy exists, else direct.
+  const reader = () => (mesh && replica.version !== null ? mesh : (direct ?? mesh)!);
+
+  async function publish(): Promise<void> {
+    const desc = deps.resign();
+    await publisher().publishDescriptor(encodeDescriptor(desc));
+    counters.published++;
+  }
+
+  async function measure(link: ReturnType<RouteServerAgentDeps['links']>[number]) {
+    let ms = link.rttMs;
+    if (ms === undefined) {
+      ms = await Promise.race([
+        link.ping().catch(() => undefined),
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), PING_TIMEOUT_MS).unref()),
+      ]);
+    }
+    if (ms === undefined) return undefined;
+    const rttMicros = Math.min(MAX_RTT_MICROS, Math.max(1, Math.round(ms * 1000)));
+    return { peer: link.peerKey, rttMicros, capacity };
+  }
+
+  async function report(): Promise<void> {
+    const measured = await Promise.all(
+      deps
+        .links()
+        .filter((l) => toHex(l.peerKey) !== selfHex)
+        .slice(0, MAX_LINKS_PER_REPORT)
+        .map(measure),
+    );
+    // A strictly increasing sequence that survives restarts: the clock, bumped.
+    sequence = Math.max(sequence + 1, Date.now());
+    const signed = signLinkReport(
+      { sequence, links: measured.filter((l) => l !== undefined) },
+      deps.identity,
+    );
+    try {
+      await publisher().publishReport(encodeLinkReport(signed));
+    } catch (err) {
+      // The server forgot us (restart, expiry): register again, then report.
+      if ((err as { code?: string }).code !== 'DIRECTORY_UNKNOWN_NODE') throw err;
+      await publish();
+      await publisher().publishReport(encodeLinkReport(signed));
+    }
+    counters.reports++;
+  }
+
+  async function sync(): Promise<void> {
+    const kind = await reader().sync(replica);
+    if (kind === 'snapshot') counters.snapshots++;
+    else counters.diffs++;
+    feed();
+  }
+
+  // Descriptors changed since the last feed go into the node's directory.
+  function feed(): void {
+    const state = replica.state;
+    if (!state || state.version === fedVersion) return;
+    const fresh: NodeDescriptor[] = [];
+    for (const n of state.nodes()) {
+      if (n.changed > fedVersion && n.key !== selfHex) fresh.push(n.desc);
+    }
+    if (fresh.length > 0) deps.addDescriptors(fresh);
+    fedVersion = state.version;
+  }
+
+  async function step(what: string, f: () => Promise<void>): Promise<void> {
+    if (closed) return;
+    try {
+      await f();
+    } catch (err) {
+      failed(what, err);
+    }
+  }
+
+  async function refresh(): Promise<void> {
+    await step('publish', publish);
+    await step('report', report);
+    await step('sync', sync);
+  }
+
+  const exclusions = (a: PathAsk) =>
+    a.exclude
+      .filter((k) => toHex(k) !== selfHex)
+      .slice(0, MAX_EXCLUDE)
+      .map((k) => encodeAddress(k));
+
+  async function fromServer(a: PathAsk): Promise<PathHop[] | undefined> {
+    const client = reader();
+    const viaMesh = client === mesh;
+    if (viaMesh) counters.queries.mesh++;
+    else counters.queries.direct++;
+    const paths = await client.route({
+      destination: { address: encodeAddress(a.destination) },
+      minHops: a.hops,
+      maxHops: a.hops,
+      k: 3,
+      exclude: exclusions(a),
+    });
+    const avoid = new Set([selfHex, ...a.exclude.map(toHex)]);
+    const destHex = toHex(a.destination);
+    const usable = paths.find(
+      (p) =>
+        p.hops.length === a.hops &&
+        toHex(p.hops[p.hops.length - 1]!.desc.publicKey) === destHex &&
+        p.hops.slice(0, -1).every((h) => !avoid.has(toHex(h.desc.publicKey))),
+    );
+    if (!usable) return undefined;
+    deps.addDescriptors(usable.hops.map((h) => h.bytes));
+    return usable.hops.map((h) => ({ publicKey: h.desc.publicKey }));
+  }
+
+  function fromCopy(a: PathAsk): PathHop[] | undefined {
+    if (replica.version === null) return undefined;
+    try {
+      const [p] = replica.find({
+        source: deps.identity.publicKey,
+        destination: { address: a.destination },
+        minHops: a.hops,
+        maxHops: a.hops,
+        exclude: [deps.identity.publicKey, ...a.exclude].slice(0, MAX_EXCLUDE),
+      });
+      return p?.hops.map((h) => ({ publicKey: h.desc.publicKey }));
+    } catch (err) {
+      if (!(err instanceof SkymeshError)) throw err;
+      log.debug({ code: err.code }, 'no path in the directory copy');
+      return undefined;
+    }
+  }
+
+  async function choosePath(a: PathAsk): Promise<PathHop[]> {
+    const toPublisher = toHex(a.destination) === publisherHex;
+    if (ask && !toPublisher) {
+      try {
+        const p = await fromServer(a);
+        if (p) {
+          counters.pathSources.server++;
+          return p;
+        }
+      } catch (err) {
+        failed('route query', err);
+      }
+    }
+    const local = fromCopy(a);
+    if (local) {
+      counters.pathSources.local++;
+      return local;
+    }
+    const p = deps.randomPath(a);
+    counters.pathSources.random++;
+    return p;
+  }
+
+  const timers: NodeJS.Timeout[] = [];
+  let ready: Promise<void> | undefined;
+
+  return {
+    replica,
+    start() {
+      if (ready) return ready;
+      timers.push(
+        setInterval(() => void step('publish', publish), settings.publishIntervalMs ?? 900_000),
+        setInterval(() => void step('report', report), settings.reportIntervalMs ?? 60_000),
+        setInterval(() => void step('sync', sync), settings.syncIntervalMs ?? 30_000),
+      );
+      for (const t of timers) t.unref();
+      ready = refresh();
+      return ready;
+    },
+    choosePath,
+    refresh,
+    publish,
+    report,
+    sync,
+    stats: () => ({
+      ...counters,
+      pathSources: { ...counters.pathSources },
+      queries: { ...counters.queries },
+      version: replica.version,
+    }),
+    close() {
+      closed = true;
+      for (const t of timers) clearInterval(t);
+    },
+  };
+}

@@ -1,0 +1,3 @@
+import { skymeshTestConfig } from '../../vitest.shared.js';
+
+export default skymeshTestConfig();
