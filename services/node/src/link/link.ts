@@ -330,7 +330,7 @@ export class SecureLink implements CellLink {
       for (let i = 0; i < cells; i++) b.addCell(this.queue.shift());
       this.counters.cellsOut += cells;
       b.addPadding(b.room);
-      this.writeFrame(b.finish());
+      this.writeFrame(b);
     }
     if (
       this.closeRequested &&
@@ -340,7 +340,7 @@ export class SecureLink implements CellLink {
     ) {
       this.closeSent = true;
       this.writeFrame(
-        new FrameBuilder(2).addClose(CODE_OF_REASON[this.closeReason] ?? CloseCode.NORMAL).finish(),
+        new FrameBuilder(2).addClose(CODE_OF_REASON[this.closeReason] ?? CloseCode.NORMAL),
       );
       if (this.peerClosed) this.conn.close();
     }
@@ -354,8 +354,8 @@ export class SecureLink implements CellLink {
     }
   }
 
-  private writeFrame(plaintext: Uint8Array): void {
-    const frame = this.sealer.seal(plaintext);
+  private writeFrame(built: FrameBuilder): void {
+    const frame = built.sealWith(this.sealer);
     this.counters.framesOut++;
     this.counters.bytesOut += frame.length;
     this.lastSend = performance.now();
@@ -456,7 +456,7 @@ export class SecureLink implements CellLink {
     if (this.opts.idlePaddingMs > 0 && now - this.lastSend >= this.opts.idlePaddingMs) {
       if (!this.transportBlocked) {
         const n = 1 + randomInt(this.opts.maxIdlePadding);
-        this.writeFrame(new FrameBuilder(n).addPadding(n).finish());
+        this.writeFrame(new FrameBuilder(n).addPadding(n));
       }
     }
     if (now - this.lastPing >= this.opts.keepaliveMs) {

@@ -18,7 +18,6 @@
 import { equalBytes, type Identity } from '@skymesh/crypto';
 import { CELL_SIZE, MAX_HOPS } from '@skymesh/protocol';
 import {
-  addBackwardLayer,
   cellBody,
   controlToken,
   createSetupPacket,
@@ -26,21 +25,21 @@ import {
   encodeCell,
   encodeControlCell,
   InnerType,
-  LAYER_SHIFT,
   OnionError,
   openBackward,
-  openForward,
+  openForwardInner,
   processSetupPacket,
   ReplayCache,
   type ReplayCacheInit,
   ROUTE_PAYLOAD_SIZE,
   RouteCommand,
   RouteFailure,
-  readInner,
+  relayBackwardCell,
+  relayForwardCell,
   SETUP_PACKET_SIZE,
   SlotKind,
-  sealBackward,
-  sealForward,
+  sealBackwardCell,
+  sealForwardCell,
 } from '@skymesh/protocol/onion';
 import type { CellLink, ChannelStatus, RouteChannel } from '../contracts.js';
 import { RouteError } from './errors.js';
@@ -578,12 +577,12 @@ class RouterImpl implements Router {
       ch.wantsDrain = true;
       return false;
     }
-    const body =
+    const cell =
       r.role === 'source'
-        ? sealForward(r.fwdKeys, r.fwdCounter++, type, payload)
-        : sealBackward(r.bwdKey, r.bwdCounter++, type, payload);
+        ? sealForwardCell(side.id, r.fwdKeys, r.fwdCounter++, type, payload)
+        : sealBackwardCell(side.id, r.bwdKey, r.bwdCounter++, type, payload);
     r.lastSent = this.now();
-    this.push(side, encodeCell(side.id, RouteCommand.DATA, body));
+    this.push(side, cell);
     return true;
   }
 
@@ -766,8 +765,11 @@ class RouterImpl implements Router {
       this.drops.notReady++;
       return;
     }
-    const pt = openForward(r.fwdKey, r.fwdCounter, cellBody(cell));
-    if (!pt) {
+    const relay = r.role === 'relay';
+    const out = relay
+      ? relayForwardCell(r.next!.id, r.fwdKey, r.fwdCounter, cellBody(cell))
+      : openForwardInner(r.fwdKey, r.fwdCounter, cellBody(cell));
+    if (out === null || out === 'bad-tag') {
       this.drops.badMac++;
       if (++r.badCells >= MAX_BAD_CELLS) {
         this.teardown(r, 'integrity');
@@ -777,13 +779,13 @@ class RouterImpl implements Router {
     r.fwdCounter++;
     r.badCells = 0;
     r.lastActive = this.now();
-    if (r.role === 'relay') {
+    if (out instanceof Uint8Array) {
       this.cellsForwarded++;
-      this.push(r.next!, encodeCell(r.next!.id, RouteCommand.DATA, pt, LAYER_SHIFT));
+      this.push(r.next!, out);
       return;
     }
-    const inner = readInner(pt);
-    if (!inner) {
+    const inner = out;
+    if (inner === 'malformed') {
       this.drops.malformed++;
       return;
     }
@@ -801,8 +803,7 @@ class RouterImpl implements Router {
       }
       r.lastActive = this.now();
       this.cellsForwarded++;
-      const body = addBackwardLayer(r.bwdKey, r.bwdCounter++, cellBody(cell));
-      this.push(r.prev!, encodeCell(r.prev!.id, RouteCommand.DATA, body));
+      this.push(r.prev!, relayBackwardCell(r.prev!.id, r.bwdKey, r.bwdCounter++, cellBody(cell)));
       return;
     }
     if (r.role !== 'source') {
@@ -921,8 +922,8 @@ class RouterImpl implements Router {
   private reportFailure(r: Route, reason: number): void {
     const prev = r.prev;
     if (!prev || prev.entry.closed || r.state === 'closed') return;
-    const body = sealBackward(r.bwdKey, r.bwdCounter++, InnerType.ERROR, Uint8Array.of(reason));
-    this.push(prev, encodeCell(prev.id, RouteCommand.DATA, body));
+    const payload = Uint8Array.of(reason);
+    this.push(prev, sealBackwardCell(prev.id, r.bwdKey, r.bwdCounter++, InnerType.ERROR, payload));
   }
 
   /** An end closes: queued cells go first, then DESTROY, then the route is released. */
