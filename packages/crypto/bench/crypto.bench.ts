@@ -1,18 +1,24 @@
 /**
  * `pnpm bench` in packages/crypto: one JSON line per operation and backend
- * ({ op, backend, ops_per_s, MB_per_s? }), then a summary line with the
- * native/noble ratios the foundation issue sets targets for (≥ 10× for
- * X25519 and Ed25519 verify). Both backends run in the same process and
- * alternate in rounds (BENCH_ROUNDS, each of BENCH_MS / rounds per op and
- * backend); ops_per_s is the median round, so a burst of load from other
- * processes moves both sides of a ratio alike instead of one.
+ * ({ op, backend, ops_per_s, cpu_us, MB_per_s? }), then summary lines:
+ * `native_vs_noble`, the default Node backend (sodium where sodium-native
+ * loads) against noble, with the targets the foundation issue set (≥ 10×
+ * for X25519 and Ed25519 verify); `sodium_vs_openssl`, the sodium backend
+ * against node:crypto + libsodium WASM (the fallback). All backends run in
+ * the same process and alternate in rounds (BENCH_ROUNDS, each of
+ * BENCH_MS / rounds per op and backend); ops_per_s and cpu_us (process CPU
+ * µs per call) are the median round, so a burst of load from other
+ * processes moves every side of a ratio alike instead of one.
  */
 import {
   availableBackends,
   blake2b,
   type CryptoBackend,
   chacha20poly1305Open,
+  chacha20poly1305OpenInto,
   chacha20poly1305Seal,
+  chacha20poly1305SealInto,
+  chacha20Xor,
   ed25519PublicKey,
   ed25519Sign,
   ed25519Verify,
@@ -20,6 +26,7 @@ import {
   randomBytes,
   ready,
   sha256,
+  sha512,
   useBackend,
   x25519,
   x25519Generate,
@@ -35,12 +42,18 @@ export interface BenchOp {
   fn: () => unknown;
 }
 
-/** Calls per second of `fn` over about `ms` milliseconds. */
-function measure(fn: () => unknown, ms: number): number {
+interface Sample {
+  opsPerS: number;
+  cpuUs: number;
+}
+
+/** Calls per second of `fn` over about `ms` milliseconds, and process CPU µs per call. */
+function measure(fn: () => unknown, ms: number): Sample {
   // Batches grow until one takes ~1 ms, so slow ops (a noble handshake)
   // still stop on time and fast ones do not time every call.
   let batch = 1;
   let n = 0;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   let now = start;
   while (now - start < ms) {
@@ -50,7 +63,8 @@ function measure(fn: () => unknown, ms: number): number {
     if (t - now < 1 && batch < 256) batch *= 2;
     now = t;
   }
-  return (n * 1000) / (now - start);
+  const cpu = process.cpuUsage(cpu0);
+  return { opsPerS: (n * 1000) / (now - start), cpuUs: (cpu.user + cpu.system) / n };
 }
 
 function median(xs: number[]): number {
@@ -75,6 +89,8 @@ function ops(): BenchOp[] {
   const sealedSmall = chacha20poly1305Seal(key, n12, small);
   const sealedCell = chacha20poly1305Seal(key, n12, cell);
   const mac64 = new Uint8Array(64);
+  const cellOut = new Uint8Array(2048 + 16);
+  const cellIn = new Uint8Array(2048);
   return [
     { op: 'x25519_dh', fn: () => x25519(me.secretKey, peer.publicKey) },
     { op: 'x25519_keygen', fn: () => x25519Generate() },
@@ -97,6 +113,17 @@ function ops(): BenchOp[] {
       fn: () => chacha20poly1305Open(key, n12, sealedCell),
     },
     {
+      op: 'chacha20poly1305_seal_into_2KiB',
+      bytes: 2048,
+      fn: () => chacha20poly1305SealInto(cellOut, key, n12, cell),
+    },
+    {
+      op: 'chacha20poly1305_open_into_2KiB',
+      bytes: 2048,
+      fn: () => chacha20poly1305OpenInto(cellIn, key, n12, sealedCell),
+    },
+    { op: 'chacha20_xor_2KiB', bytes: 2048, fn: () => chacha20Xor(cellIn, key, n12, 1, cell) },
+    {
       op: 'chacha20poly1305_seal_16KiB',
       bytes: 16384,
       fn: () => chacha20poly1305Seal(key, n12, big),
@@ -115,6 +142,9 @@ function ops(): BenchOp[] {
     { op: 'hmac_blake2b_64B', bytes: 64, fn: () => hmac('blake2b', key, mac64) },
     { op: 'random_32B', fn: () => randomBytes(32) },
     { op: 'sha256_1KiB', bytes: 1024, fn: () => sha256(kib) },
+    { op: 'sha256_64B', bytes: 64, fn: () => sha256(mac64) },
+    { op: 'sha512_64B', bytes: 64, fn: () => sha512(mac64) },
+    { op: 'hmac_sha256_64B', bytes: 64, fn: () => hmac('sha256', key, mac64) },
     ...extraBenchmarks(),
   ];
 }
@@ -129,7 +159,7 @@ const opsOf = backends.map((b) => {
   useBackend(prev);
   return list;
 });
-const samples = new Map<string, number[]>();
+const samples = new Map<string, Sample[]>();
 const first = opsOf[0] ?? [];
 for (let i = 0; i < first.length; i++) {
   for (let r = 0; r < ROUNDS; r++) {
@@ -150,31 +180,60 @@ const results = new Map<string, number>();
 for (let j = 0; j < backends.length; j++) {
   const b = backends[j] as CryptoBackend;
   for (const o of opsOf[j] ?? []) {
-    const opsPerS = median(samples.get(`${o.op}/${b.name}`) ?? []);
+    const list = samples.get(`${o.op}/${b.name}`) ?? [];
+    const opsPerS = median(list.map((x) => x.opsPerS));
     results.set(`${o.op}/${b.name}`, opsPerS);
     const line: Record<string, unknown> = {
       op: o.op,
       backend: b.name,
       ops_per_s: Math.round(opsPerS),
+      cpu_us: Number(median(list.map((x) => x.cpuUs)).toFixed(3)),
     };
     if (o.bytes) line.MB_per_s = Number(((opsPerS * o.bytes) / 1e6).toFixed(1));
     console.log(JSON.stringify(line));
   }
 }
-const ratio = (op: string) => {
-  const n = results.get(`${op}/native`);
-  const j = results.get(`${op}/noble`);
+const ratio = (op: string, fast: string, base: string) => {
+  const n = results.get(`${op}/${fast}`);
+  const j = results.get(`${op}/${base}`);
   return n && j ? Number((n / j).toFixed(1)) : null;
 };
+const ratios = (fast: string, base: string, list: string[]) =>
+  Object.fromEntries(list.map((op) => [op, ratio(op, fast, base)]));
+const KEY_OPS = [
+  'x25519_dh',
+  'ed25519_verify',
+  'ed25519_sign',
+  'chacha20poly1305_seal_64B',
+  'chacha20poly1305_seal_2KiB',
+  'chacha20poly1305_seal_16KiB',
+];
+// The default Node backend: the first one availableBackends() lists.
+const defaultName = backends[0]?.name ?? 'noble';
 console.log(
   JSON.stringify({
     summary: 'native_vs_noble',
-    x25519_dh: ratio('x25519_dh'),
-    ed25519_verify: ratio('ed25519_verify'),
-    ed25519_sign: ratio('ed25519_sign'),
-    chacha20poly1305_seal_64B: ratio('chacha20poly1305_seal_64B'),
-    chacha20poly1305_seal_2KiB: ratio('chacha20poly1305_seal_2KiB'),
-    chacha20poly1305_seal_16KiB: ratio('chacha20poly1305_seal_16KiB'),
+    native: defaultName,
+    ...ratios(defaultName, 'noble', KEY_OPS),
     target: 'x25519_dh >= 10 and ed25519_verify >= 10',
   }),
 );
+if (results.has('x25519_dh/sodium') && results.has('x25519_dh/openssl')) {
+  console.log(
+    JSON.stringify({
+      summary: 'sodium_vs_openssl',
+      ...ratios('sodium', 'openssl', [
+        ...KEY_OPS,
+        'chacha20poly1305_open_2KiB',
+        'chacha20poly1305_seal_into_2KiB',
+        'chacha20poly1305_open_into_2KiB',
+        'chacha20_xor_2KiB',
+        'blake2b_1KiB',
+        'hmac_blake2b_64B',
+        'sha256_64B',
+        'sha512_64B',
+        'noise_xk_handshake',
+      ]),
+    }),
+  );
+}

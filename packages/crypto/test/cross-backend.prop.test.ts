@@ -13,7 +13,13 @@ import { numRuns } from './_backends.js';
 const bytes = (min: number, max: number) =>
   fc.uint8Array({ minLength: min, maxLength: max }).map((a) => new Uint8Array(a));
 const key32 = bytes(32, 32);
-const msg = fc.oneof(bytes(0, 300), bytes(1450, 1600), bytes(1900, 2200), bytes(4000, 9000));
+const msg = fc.oneof(
+  bytes(0, 300),
+  bytes(100, 160),
+  bytes(1450, 1600),
+  bytes(1900, 2200),
+  bytes(4000, 9000),
+);
 const runs = numRuns(150);
 
 const others = availableBackends().filter((b) => b !== nobleBackend);

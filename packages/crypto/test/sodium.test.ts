@@ -1,7 +1,7 @@
 /**
  * The sodium backend's own parts: the bounded expanded-key cache never signs
  * with a key other than the seed's (refilled arrays, eviction), BLAKE2b
- * below libsodium's 16-byte minimums and HMAC-BLAKE2b's scratch area agree
+ * below libsodium's 16-byte minimums and HMAC (delegated) agree
  * with noble, and the low-order DH error keeps its code.
  */
 import { describe, expect, it } from 'vitest';
