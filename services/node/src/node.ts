@@ -65,6 +65,13 @@ import {
   type RouteServerSettings,
 } from './route-server/agent.js';
 import { streamFetch } from './route-server/stream-fetch.js';
+
+export type {
+  RouteServerAgent,
+  RouteServerAgentStats,
+  RouteServerSettings,
+} from './route-server/agent.js';
+
 import {
   createSessionClient,
   createSessionServer,
