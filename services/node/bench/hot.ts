@@ -43,6 +43,22 @@ console.log(
     load: loadavg()[0],
   }),
 );
+if (process.env.BENCH_FRAMES) {
+  for (const [i, n] of mesh.nodes.entries()) {
+    for (const l of n.links.links()) {
+      const st = l.stats();
+      console.error(
+        i,
+        l.peerAddress.slice(0, 6),
+        'out cells/frame',
+        (st.cellsOut / st.framesOut).toFixed(1),
+        'in',
+        (st.cellsIn / st.framesIn).toFixed(1),
+        st.framesOut,
+      );
+    }
+  }
+}
 s.destroy();
 await client.close();
 await mesh.close();

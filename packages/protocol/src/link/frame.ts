@@ -15,9 +15,8 @@
  */
 import {
   CHACHA_NONCE_LEN,
-  CryptoError,
-  chacha20poly1305Open,
-  chacha20poly1305Seal,
+  chacha20poly1305OpenInto,
+  chacha20poly1305SealInto,
 } from '@skymesh/crypto';
 import {
   FRAME_LEN_FIELD,
@@ -54,23 +53,42 @@ export class FrameSealer {
     if (plaintext.length < 1 || plaintext.length > FRAME_MAX_PLAINTEXT) {
       throw new RangeError(`frame plaintext must be 1..${FRAME_MAX_PLAINTEXT} bytes`);
     }
-    const sealed = chacha20poly1305Seal(
+    const out = new Uint8Array(FRAME_LEN_FIELD + plaintext.length + FRAME_TAG_LEN);
+    out.set(plaintext, FRAME_LEN_FIELD);
+    return this.sealInPlace(out, plaintext.length);
+  }
+
+  /**
+   * Seals a frame laid out in `buf` as room for the length ‖ plaintext of
+   * `length` bytes ‖ room for the tag, in place, and returns the frame (a
+   * view of `buf`). FrameBuilder lays its buffer out so (see `sealWith`).
+   * @throws RangeError when the plaintext is empty or too long, or `buf` too short.
+   */
+  sealInPlace(buf: Uint8Array, length: number): Uint8Array {
+    if (length < 1 || length > FRAME_MAX_PLAINTEXT) {
+      throw new RangeError(`frame plaintext must be 1..${FRAME_MAX_PLAINTEXT} bytes`);
+    }
+    const sealedLen = length + FRAME_TAG_LEN;
+    if (buf.length < FRAME_LEN_FIELD + sealedLen) throw new RangeError('frame buffer too short');
+    chacha20poly1305SealInto(
+      buf.subarray(FRAME_LEN_FIELD, FRAME_LEN_FIELD + sealedLen),
       this.frameKey,
       writeNonce(this.nonce, this.counter++),
-      plaintext,
+      buf.subarray(FRAME_LEN_FIELD, FRAME_LEN_FIELD + length),
     );
-    const out = new Uint8Array(FRAME_LEN_FIELD + sealed.length);
-    out[0] = sealed.length >>> 8;
-    out[1] = sealed.length & 0xff;
-    this.mask.xorInto(out, 0, FRAME_LEN_FIELD);
-    out.set(sealed, FRAME_LEN_FIELD);
-    return out;
+    buf[0] = sealedLen >>> 8;
+    buf[1] = sealedLen & 0xff;
+    this.mask.xorInto(buf, 0, FRAME_LEN_FIELD);
+    return buf.subarray(0, FRAME_LEN_FIELD + sealedLen);
   }
 }
 
 /**
  * Reads a byte stream of frames for one direction of a link and returns
- * their plaintexts. Holds at most one partial frame (≤ 64 KiB).
+ * their plaintexts. Holds at most one partial frame (≤ 64 KiB). A frame
+ * that arrives whole in one chunk is decrypted in place: the chunk given
+ * to push() belongs to the opener from then on (transports hand over
+ * fresh arrays), and the plaintexts returned are views of it.
  */
 export class FrameOpener {
   private readonly frameKey: Uint8Array;
@@ -154,16 +172,14 @@ export class FrameOpener {
   }
 
   private open(sealed: Uint8Array): Uint8Array {
-    try {
-      return chacha20poly1305Open(this.frameKey, writeNonce(this.nonce, this.counter++), sealed);
-    } catch (err) {
-      if (err instanceof CryptoError) {
-        throw new LinkError('LINK_FRAME_AUTH', 'frame failed authentication', {
-          frame: this.counter - 1,
-        });
-      }
-      throw err;
+    const pt = sealed.subarray(0, sealed.length - FRAME_TAG_LEN);
+    const nonce = writeNonce(this.nonce, this.counter++);
+    if (!chacha20poly1305OpenInto(pt, this.frameKey, nonce, sealed)) {
+      throw new LinkError('LINK_FRAME_AUTH', 'frame failed authentication', {
+        frame: this.counter - 1,
+      });
     }
+    return pt;
   }
 }
 

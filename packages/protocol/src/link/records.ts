@@ -12,8 +12,16 @@
  * frame of only padding is the idle cover traffic.
  */
 import { CELL_SIZE } from '../constants.js';
-import { CELL_RECORD_LEN, FRAME_MAX_PLAINTEXT, PING_ID_LEN, RecordType } from './constants.js';
+import {
+  CELL_RECORD_LEN,
+  FRAME_LEN_FIELD,
+  FRAME_MAX_PLAINTEXT,
+  FRAME_TAG_LEN,
+  PING_ID_LEN,
+  RecordType,
+} from './constants.js';
 import { LinkError } from './errors.js';
+import type { FrameSealer } from './frame.js';
 
 /** One decoded record (padding is skipped, never returned). */
 export type LinkRecord =
@@ -24,9 +32,14 @@ export type LinkRecord =
 
 /**
  * Builds one frame plaintext. Capacity is fixed at construction, so a
- * builder never grows; callers check `room` before adding.
+ * builder never grows; callers check `room` before adding. The plaintext
+ * is written where the frame will carry it (behind room for the length,
+ * before room for the tag), so `sealWith` seals it without a copy.
  */
 export class FrameBuilder {
+  /** length field ‖ plaintext (capacity) ‖ tag. */
+  private readonly frame: Uint8Array;
+  /** The plaintext part of `frame`. */
   private readonly buf: Uint8Array;
   private len = 0;
 
@@ -35,7 +48,8 @@ export class FrameBuilder {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > FRAME_MAX_PLAINTEXT) {
       throw new RangeError(`capacity must be 1..${FRAME_MAX_PLAINTEXT}`);
     }
-    this.buf = new Uint8Array(capacity);
+    this.frame = new Uint8Array(FRAME_LEN_FIELD + capacity + FRAME_TAG_LEN);
+    this.buf = this.frame.subarray(FRAME_LEN_FIELD, FRAME_LEN_FIELD + capacity);
   }
 
   /** Bytes written so far. */
@@ -92,6 +106,15 @@ export class FrameBuilder {
     return this.buf.subarray(0, this.len);
   }
 
+  /**
+   * Seals what was built as the next frame of `sealer`, in place, and
+   * returns the frame (a view; the builder must not be used after).
+   * @throws RangeError when nothing was added.
+   */
+  sealWith(sealer: FrameSealer): Uint8Array {
+    return sealer.sealInPlace(this.frame, this.len);
+  }
+
   private addId(type: number, id: Uint8Array): this {
     if (id.length !== PING_ID_LEN) throw new RangeError(`a ping id is ${PING_ID_LEN} bytes`);
     this.reserve(1 + PING_ID_LEN);
@@ -108,7 +131,7 @@ export class FrameBuilder {
 
 /**
  * The records of one frame plaintext, in order. Cells and ids are views into
- * `plaintext` (which the opener allocated fresh for this frame).
+ * `plaintext` (bytes the opener owns: this frame's own, never reused).
  * @throws LinkError LINK_FRAME_RECORD on an unknown type or a truncated record.
  */
 export function parseRecords(plaintext: Uint8Array): LinkRecord[] {

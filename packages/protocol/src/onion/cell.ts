@@ -60,13 +60,18 @@ export function encodeCell(
   const pad = body.length + bodyOffset < CELL_BODY_SIZE;
   const cell = pad ? randomBytes(CELL_SIZE) : new Uint8Array(CELL_SIZE);
   if (pad && bodyOffset > 0) cell.fill(0, ROUTE_HEADER_SIZE, ROUTE_HEADER_SIZE + bodyOffset);
+  writeRouteHeader(cell, routeId, command);
+  cell.set(body, ROUTE_HEADER_SIZE + bodyOffset);
+  return cell;
+}
+
+/** Writes the route header (route ID, command) into the first 5 bytes of `cell`. */
+export function writeRouteHeader(cell: Uint8Array, routeId: number, command: RouteCommand): void {
   cell[0] = routeId >>> 24;
   cell[1] = (routeId >>> 16) & 0xff;
   cell[2] = (routeId >>> 8) & 0xff;
   cell[3] = routeId & 0xff;
   cell[4] = command;
-  cell.set(body, ROUTE_HEADER_SIZE + bodyOffset);
-  return cell;
 }
 
 /** A control cell (DESTROY, PAUSE, RESUME): token ‖ random padding. */

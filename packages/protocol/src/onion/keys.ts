@@ -3,14 +3,14 @@
  * from. Each hop shares one X25519 secret with the source; HKDF-SHA256 turns
  * it into independent keys, so no key serves two purposes.
  *
- * The stream primitives use ChaCha20-Poly1305 from @skymesh/crypto (the
- * native backend on Node): ChaCha20's keystream for a nonce starts at block
- * 1 whatever the message length, so sealing zeros yields the keystream and
- * sealing data yields data ⊕ keystream. The Poly1305 tag of those calls is
- * discarded; it costs a fraction of the cipher and keeps one audited
- * primitive on the hot path instead of a second, raw ChaCha20 binding.
+ * The stream primitives are IETF ChaCha20 from @skymesh/crypto (the native
+ * backend on Node), starting at block 1 — the keystream ChaCha20-Poly1305
+ * encrypts with (block 0 is its Poly1305 key), so these layers are byte for
+ * byte what sealing with the AEAD and dropping the tag gave before, without
+ * paying for the tag. `chacha20Xor` writes into a caller's array, so the
+ * data path layers cells without allocating.
  */
-import { chacha20poly1305Seal, hkdf, utf8 } from '@skymesh/crypto';
+import { chacha20Xor, hkdf, utf8 } from '@skymesh/crypto';
 import { TOKEN_SIZE } from './constants.js';
 
 /** Everything one hop and the source derive from their shared secret. */
@@ -61,8 +61,15 @@ export const NonceDomain = {
  * Counters are safe integers; a route never gets near 2^53 cells.
  */
 export function layerNonce(domain: number, counter: number): Uint8Array {
-  const n = new Uint8Array(12);
+  return writeLayerNonce(new Uint8Array(12), domain, counter);
+}
+
+/** Writes layerNonce(domain, counter) into `n` (12 bytes) and returns it. */
+export function writeLayerNonce(n: Uint8Array, domain: number, counter: number): Uint8Array {
   n[0] = domain;
+  n[1] = 0;
+  n[2] = 0;
+  n[3] = 0;
   const hi = Math.floor(counter / 0x1_0000_0000);
   const lo = counter >>> 0;
   n[4] = hi >>> 24;
@@ -76,12 +83,29 @@ export function layerNonce(domain: number, counter: number): Uint8Array {
   return n;
 }
 
+/** ChaCha20 block the layer keystreams start at (block 0 keys the AEAD's Poly1305). */
+const STREAM_BLOCK = 1;
+
 /** The first `length` bytes of ChaCha20's keystream for (key, nonce), from block 1. */
 export function keystream(key: Uint8Array, nonce: Uint8Array, length: number): Uint8Array {
-  return chacha20poly1305Seal(key, nonce, new Uint8Array(length)).subarray(0, length);
+  const out = new Uint8Array(length);
+  chacha20Xor(out, key, nonce, STREAM_BLOCK, out);
+  return out;
 }
 
 /** `data` ⊕ keystream(key, nonce): encrypts and decrypts alike (length-preserving). */
 export function streamXor(key: Uint8Array, nonce: Uint8Array, data: Uint8Array): Uint8Array {
-  return chacha20poly1305Seal(key, nonce, data).subarray(0, data.length);
+  const out = new Uint8Array(data.length);
+  chacha20Xor(out, key, nonce, STREAM_BLOCK, data);
+  return out;
+}
+
+/** streamXor into `out` (data.length bytes; may be `data` itself). */
+export function streamXorInto(
+  out: Uint8Array,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  data: Uint8Array,
+): void {
+  chacha20Xor(out, key, nonce, STREAM_BLOCK, data);
 }

@@ -18,9 +18,10 @@
  * carried (forward secrecy across failovers, not only across sessions).
  */
 import {
+  AEAD_TAG_LEN,
   blake2b,
-  CipherState,
-  CryptoError,
+  chacha20poly1305OpenInto,
+  chacha20poly1305SealInto,
   concatBytes,
   equalBytes,
   hkdfExpand,
@@ -29,7 +30,7 @@ import {
   wipe,
 } from '@skymesh/crypto';
 import { SessionError } from './errors.js';
-import { RESUME_MAC_LEN, SESSION_ID_LEN } from './messages.js';
+import { MessageType, RESUME_MAC_LEN, SESSION_ID_LEN } from './messages.js';
 
 /** Which end of the session this is: the source (initiator) or the destination. */
 export type SessionRole = 'client' | 'server';
@@ -107,10 +108,90 @@ function epochInfo(base: Uint8Array, epoch: number): Uint8Array {
   return info;
 }
 
+/**
+ * One direction of an epoch's records: ChaCha20-Poly1305 under the epoch
+ * key with Noise's nonce layout (4 zero bytes ‖ counter u64 little-endian,
+ * counting from 0, empty associated data) — what a Noise CipherState with
+ * that key produces — sealing and opening into the caller's arrays, so the
+ * record path allocates nothing of its own.
+ */
+export class RecordCipher {
+  #key: Uint8Array | undefined;
+  readonly #nonce = new Uint8Array(12);
+  #counter = 0;
+
+  /** @param key 32 bytes (copied). */
+  constructor(key: Uint8Array) {
+    this.#key = key.slice();
+  }
+
+  /** Records sealed (or opened) so far. */
+  get counter(): number {
+    return this.#counter;
+  }
+
+  #nextNonce(): Uint8Array {
+    // Safe integers: 2^53 records never happen; the u64's high half stays small.
+    const n = this.#nonce;
+    const c = this.#counter;
+    if (c >= Number.MAX_SAFE_INTEGER) throw new SessionError('SESSION_BAD_RECORD', 'nonce used up');
+    const lo = c >>> 0;
+    const hi = Math.floor(c / 0x1_0000_0000);
+    n[4] = lo & 0xff;
+    n[5] = (lo >>> 8) & 0xff;
+    n[6] = (lo >>> 16) & 0xff;
+    n[7] = lo >>> 24;
+    n[8] = hi & 0xff;
+    n[9] = (hi >>> 8) & 0xff;
+    n[10] = (hi >>> 16) & 0xff;
+    n[11] = hi >>> 24;
+    return n;
+  }
+
+  #keyOrThrow(): Uint8Array {
+    if (this.#key === undefined) throw new SessionError('SESSION_CLOSED', 'record keys wiped');
+    return this.#key;
+  }
+
+  /**
+   * Seals `plaintext` under the next nonce into `out` (plaintext.length + 16
+   * bytes; may start where `plaintext` does, for sealing in place).
+   */
+  sealInto(out: Uint8Array, plaintext: Uint8Array): void {
+    chacha20poly1305SealInto(out, this.#keyOrThrow(), this.#nextNonce(), plaintext);
+    this.#counter++;
+  }
+
+  /**
+   * Opens `sealed` under the next nonce in place and returns the plaintext
+   * (a view of `sealed`); the counter moves only on success.
+   * @throws SessionError SESSION_BAD_RECORD when it does not authenticate.
+   */
+  openInPlace(sealed: Uint8Array): Uint8Array {
+    const ok =
+      sealed.length >= AEAD_TAG_LEN &&
+      chacha20poly1305OpenInto(
+        sealed.subarray(0, sealed.length - AEAD_TAG_LEN),
+        this.#keyOrThrow(),
+        this.#nextNonce(),
+        sealed,
+      );
+    if (!ok) throw new SessionError('SESSION_BAD_RECORD', 'record did not authenticate');
+    this.#counter++;
+    return sealed.subarray(0, sealed.length - AEAD_TAG_LEN);
+  }
+
+  /** Wipes the key; later use throws SESSION_CLOSED. */
+  clear(): void {
+    if (this.#key) wipe(this.#key);
+    this.#key = undefined;
+  }
+}
+
 /** The record ciphers of one epoch for one end: what it sends with and receives with. */
 export interface EpochCiphers {
-  readonly send: CipherState;
-  readonly recv: CipherState;
+  readonly send: RecordCipher;
+  readonly recv: RecordCipher;
 }
 
 /**
@@ -140,32 +221,38 @@ export function epochCiphers(keys: SessionKeys, epoch: number, role: SessionRole
   }
   const c2sKey = hkdfExpand('sha256', keys.chain, epochInfo(INFO_C2S, epoch), 32);
   const s2cKey = hkdfExpand('sha256', keys.chain, epochInfo(INFO_S2C, epoch), 32);
-  const c2s = new CipherState(c2sKey);
-  const s2c = new CipherState(s2cKey);
+  const c2s = new RecordCipher(c2sKey);
+  const s2c = new RecordCipher(s2cKey);
   wipe(c2sKey);
   wipe(s2cKey);
   return role === 'client' ? { send: c2s, recv: s2c } : { send: s2c, recv: c2s };
 }
 
-const EMPTY = new Uint8Array(0);
-
 /** Seals one record's plaintext under the next nonce of `cipher`. */
-export function sealRecord(cipher: CipherState, plaintext: Uint8Array): Uint8Array {
-  return cipher.encryptWithAd(EMPTY, plaintext);
+export function sealRecord(cipher: RecordCipher, plaintext: Uint8Array): Uint8Array {
+  const out = new Uint8Array(plaintext.length + AEAD_TAG_LEN);
+  cipher.sealInto(out, plaintext);
+  return out;
 }
 
 /**
- * Opens one sealed record; the counter moves only on success.
+ * The RECORD route payload (type byte ‖ sealed record) of one record's
+ * plaintext, sealed straight into it: one allocation, no copy.
+ */
+export function sealRecordMessage(cipher: RecordCipher, plaintext: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + plaintext.length + AEAD_TAG_LEN);
+  out[0] = MessageType.RECORD;
+  cipher.sealInto(out.subarray(1), plaintext);
+  return out;
+}
+
+/**
+ * Opens one sealed record (a copy of it: `sealed` is left as it was); the
+ * counter moves only on success.
  * @throws SessionError SESSION_BAD_RECORD when it does not authenticate.
  */
-export function openRecord(cipher: CipherState, sealed: Uint8Array): Uint8Array {
-  try {
-    return cipher.decryptWithAd(EMPTY, sealed);
-  } catch (err) {
-    throw new SessionError('SESSION_BAD_RECORD', 'record did not authenticate', {
-      cause: err instanceof CryptoError ? err.code : String(err),
-    });
-  }
+export function openRecord(cipher: RecordCipher, sealed: Uint8Array): Uint8Array {
+  return cipher.openInPlace(sealed.slice());
 }
 
 function macInput(

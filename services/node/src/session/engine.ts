@@ -18,11 +18,9 @@ import {
   decodeRouteMessage,
   type EpochCiphers,
   encodeFrame,
-  encodeRouteMessage,
   epochCiphers,
   type Frame,
   frameLength,
-  openRecord,
   RECORD_HEADER_LEN,
   RECORD_OVERHEAD,
   type RouteMessage,
@@ -33,7 +31,7 @@ import {
   type SessionParams,
   type SessionRole,
   type StreamTarget,
-  sealRecord,
+  sealRecordMessage,
   setRecordHeader,
   WireCode,
   wipeSessionKeys,
@@ -384,7 +382,8 @@ export class SessionEngine implements StreamHost {
       if (msg.type !== 'record') {
         throw violation('SESSION_BAD_MESSAGE', `unexpected ${msg.type} on an open session`);
       }
-      const rec = decodeRecordPlaintext(openRecord(this.ciphers!.recv, msg.sealed));
+      // Payloads are ours (fresh per cell), so the record opens in place.
+      const rec = decodeRecordPlaintext(this.ciphers!.recv.openInPlace(msg.sealed));
       this.counters.recordsReceived++;
       this.applyAck(rec.ack);
       if (this.state === 'ended' || rec.seq === 0 || rec.seq <= this.recvSeq) return;
@@ -679,8 +678,7 @@ export class SessionEngine implements StreamHost {
   /** Stamps `record` (header + frames) with its seq and our ack, seals and sends it. */
   private transmit(ch: RouteChannel, seq: number, record: Uint8Array): void {
     setRecordHeader(record, seq, this.recvSeq);
-    const sealed = sealRecord(this.ciphers!.send, record);
-    const payload = encodeRouteMessage({ type: 'record', sealed });
+    const payload = sealRecordMessage(this.ciphers!.send, record);
     this.ackDue = false;
     this.unackedIn = 0;
     this.counters.recordsSent++;
