@@ -5,22 +5,23 @@
  * queries (k = 3 node-disjoint 3-hop paths to a node address, from a random
  * source) are timed one after another. Prints ONE JSON object.
  *
+ * The inputs are signed in a worker thread (bench/inputs.ts) that ends
+ * before the service starts, so rss_mb (after a full GC) is the service's
+ * directory plus the process (tsx's loader included, rss_at_start_mb), not
+ * the signing garbage; rss_peak_mb is the whole run's peak. CPU µs per
+ * descriptor and per query are process CPU time (both threads of V8's
+ * GC included), less noisy than rates on a shared machine.
+ *
  *   pnpm bench            (NODES=… LINKS=… QUERIES=… to change the size)
  */
 
 import { loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Identity } from '@skymesh/crypto';
-import {
-  encodeLinkReport,
-  type ReportedLink,
-  type SyntheticInputs,
-  seededRandom,
-  signLinkReport,
-  syntheticInputs,
-} from '@skymesh/protocol/directory';
+import { Worker } from 'node:worker_threads';
+import { seededRandom } from '@skymesh/protocol/directory';
 import { DirectoryService } from '../src/directory.js';
+import type { InputsReply, InputsRequest } from './inputs.js';
 
 // The process before any directory exists (tsx's loader alone is ~90 MB of it).
 const rssAtStart = process.memoryUsage().rss;
@@ -31,37 +32,38 @@ const QUERIES = Number(process.env.QUERIES ?? 3000);
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const round = (x: number, d = 3) => Number(x.toFixed(d));
 
-// Inputs, signed up front (not timed): descriptors, then each node's report of its links.
+// Inputs, signed up front (not timed) in a worker thread (bench/inputs.ts):
+// descriptors, then each node's report of its links. The signing garbage
+// leaves with the worker instead of inflating this process's heap.
 const now = Math.floor(Date.now() / 1000);
-let inputs: SyntheticInputs | null = syntheticInputs({
-  nodes: NODES,
-  links: LINKS,
-  seed: 2026,
-  issuedAt: now,
+const made = await new Promise<InputsReply>((resolve, reject) => {
+  // Workers do not inherit tsx's loader: register it, then load the TS file.
+  const file = new URL('./inputs.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(file)}); })`;
+  const worker = new Worker(boot, {
+    eval: true,
+    workerData: { nodes: NODES, links: LINKS, now } satisfies InputsRequest,
+  });
+  worker.once('message', (m: InputsReply) => {
+    resolve(m);
+    void worker.terminate();
+  });
+  worker.once('error', reject);
 });
-const publicKeys = inputs.publicKeys;
-const perNode: ReportedLink[][] = publicKeys.map(() => []);
-for (const [a, b, rttMicros, capacity] of inputs.links) {
-  perNode[a]!.push({ peer: publicKeys[b]!, rttMicros, capacity });
-  perNode[b]!.push({ peer: publicKeys[a]!, rttMicros, capacity });
-}
-let descriptors: Uint8Array[] = inputs.descriptors;
-let reports: Uint8Array[] = inputs.seeds.map((seed, i) =>
-  encodeLinkReport(
-    signLinkReport({ sequence: 1, issuedAt: now, links: perNode[i]! }, Identity.fromSeed(seed)),
-  ),
-);
-const serverKey = inputs.seeds[0]!.map((b) => b ^ 0xff);
-inputs = null;
-perNode.length = 0;
+const publicKeys = made.publicKeys;
+let descriptors: Uint8Array[] = made.descriptors;
+let reports: Uint8Array[] = made.reports;
+const serverKey = made.serverKey;
 const ipOf = (i: number) => `10.${(i >> 8) & 0xff}.${i & 0xff}.1`;
 
 const service = new DirectoryService({ key: serverKey });
 
 // Ingest: descriptors, each verified, one source IP (and /24) per node.
 let t = performance.now();
+let cpu = process.cpuUsage();
 for (let i = 0; i < descriptors.length; i++) service.publishDescriptor(descriptors[i]!, ipOf(i));
 const ingestS = (performance.now() - t) / 1000;
+const ingestCpu = process.cpuUsage(cpu);
 const descriptorCount = descriptors.length;
 descriptors = [];
 t = performance.now();
@@ -98,7 +100,9 @@ const run = (n: number, dest: () => object) => {
   return { times, qps: n / total, failures };
 };
 run(200, () => ({ address: pick() })); // warm-up
+cpu = process.cpuUsage();
 const addr = run(QUERIES, () => ({ address: pick() }));
+const queryCpu = process.cpuUsage(cpu);
 const exit = run(Math.ceil(QUERIES / 3), () => ({ exit: { host: 'example.org', port: 443 } }));
 
 // RSS after a full collection, so garbage left by the input generation is not counted.
@@ -110,10 +114,16 @@ process.stdout.write(
     query_ms_p99: round(pct(addr.times, 0.99)),
     queries_per_s: Math.round(addr.qps),
     ingest_descriptors_per_s: Math.round(descriptorCount / ingestS),
+    ingest_cpu_us_per_descriptor: round((ingestCpu.user + ingestCpu.system) / descriptorCount, 1),
+    query_cpu_us: round((queryCpu.user + queryCpu.system) / QUERIES, 1),
     snapshot_bytes: snapshot.length,
     rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
     heap_used_mb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+    heap_total_mb: Math.round(process.memoryUsage().heapTotal / 2 ** 20),
+    external_mb: Math.round(process.memoryUsage().external / 2 ** 20),
     rss_at_start_mb: Math.round(rssAtStart / 2 ** 20),
+    // Peak of the whole run, the input-making worker included.
+    rss_peak_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     nodes: service.state.nodeCount,
     links: service.state.linkCount,
     query_failures: addr.failures,
