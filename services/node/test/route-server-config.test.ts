@@ -56,30 +56,23 @@ describe('routeServer config', () => {
   });
 
   it('refuses a bad key, a non-http URL, a bad .mesh service, and neither url nor mesh', async () => {
-    expect(
-      await fieldsOf({
-        SKYMESH_ROUTE_SERVER_KEY: 'abc',
-        SKYMESH_ROUTE_SERVER_URL: 'http://127.0.0.1:8401',
-      }),
-    ).toEqual(['routeServer.key']);
-    expect(
-      await fieldsOf({
-        SKYMESH_ROUTE_SERVER_KEY: server.address,
-        SKYMESH_ROUTE_SERVER_URL: 'ftp://127.0.0.1/',
-      }),
-    ).toEqual(['routeServer.url']);
-    expect(
-      await fieldsOf({
-        SKYMESH_ROUTE_SERVER_KEY: server.address,
-        SKYMESH_ROUTE_SERVER_MESH: 'nothere',
-      }),
-    ).toEqual(['SKYMESH_ROUTE_SERVER_MESH']);
-    expect(
-      await fieldsOf({
-        SKYMESH_ROUTE_SERVER_KEY: server.address,
-        SKYMESH_ROUTE_SERVER_MESH: 'notanaddress:8401',
-      }),
-    ).toEqual(['routeServer.mesh.address']);
-    expect(await fieldsOf({ SKYMESH_ROUTE_SERVER_KEY: server.address })).toEqual(['routeServer']);
+    const key = server.address;
+    const cases: [Record<string, string>, string][] = [
+      [
+        { SKYMESH_ROUTE_SERVER_KEY: 'abc', SKYMESH_ROUTE_SERVER_URL: 'http://x:1' },
+        'routeServer.key',
+      ],
+      [{ SKYMESH_ROUTE_SERVER_KEY: key, SKYMESH_ROUTE_SERVER_URL: 'ftp://x/' }, 'routeServer.url'],
+      [
+        { SKYMESH_ROUTE_SERVER_KEY: key, SKYMESH_ROUTE_SERVER_MESH: 'nothere' },
+        'SKYMESH_ROUTE_SERVER_MESH',
+      ],
+      [
+        { SKYMESH_ROUTE_SERVER_KEY: key, SKYMESH_ROUTE_SERVER_MESH: 'notanaddress:8401' },
+        'routeServer.mesh.address',
+      ],
+      [{ SKYMESH_ROUTE_SERVER_KEY: key }, 'routeServer'],
+    ];
+    for (const [env, field] of cases) expect(await fieldsOf(env), field).toEqual([field]);
   });
 });
