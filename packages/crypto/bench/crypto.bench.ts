@@ -8,7 +8,8 @@
  * the same process and alternate in rounds (BENCH_ROUNDS, each of
  * BENCH_MS / rounds per op and backend); ops_per_s and cpu_us (process CPU
  * µs per call) are the median round, so a burst of load from other
- * processes moves every side of a ratio alike instead of one.
+ * processes moves every side of a ratio alike instead of one. Summary
+ * ratios are CPU-µs ratios (base / fast: > 1 means faster).
  */
 import {
   availableBackends,
@@ -176,27 +177,31 @@ for (let i = 0; i < first.length; i++) {
     }
   }
 }
+// Median CPU µs per call; ratios are taken from these (CPU time is what
+// other processes on a shared machine disturb least).
 const results = new Map<string, number>();
 for (let j = 0; j < backends.length; j++) {
   const b = backends[j] as CryptoBackend;
   for (const o of opsOf[j] ?? []) {
     const list = samples.get(`${o.op}/${b.name}`) ?? [];
     const opsPerS = median(list.map((x) => x.opsPerS));
-    results.set(`${o.op}/${b.name}`, opsPerS);
+    const cpuUs = median(list.map((x) => x.cpuUs));
+    results.set(`${o.op}/${b.name}`, cpuUs);
     const line: Record<string, unknown> = {
       op: o.op,
       backend: b.name,
       ops_per_s: Math.round(opsPerS),
-      cpu_us: Number(median(list.map((x) => x.cpuUs)).toFixed(3)),
+      cpu_us: Number(cpuUs.toFixed(3)),
     };
     if (o.bytes) line.MB_per_s = Number(((opsPerS * o.bytes) / 1e6).toFixed(1));
     console.log(JSON.stringify(line));
   }
 }
+/** How many times cheaper in CPU `fast` is than `base` for `op`. */
 const ratio = (op: string, fast: string, base: string) => {
   const n = results.get(`${op}/${fast}`);
   const j = results.get(`${op}/${base}`);
-  return n && j ? Number((n / j).toFixed(1)) : null;
+  return n && j ? Number((j / n).toFixed(1)) : null;
 };
 const ratios = (fast: string, base: string, list: string[]) =>
   Object.fromEntries(list.map((op) => [op, ratio(op, fast, base)]));
