@@ -3,7 +3,7 @@
  * `skymesh mesh` with its options and output, plus a route server the
  * nodes use. Ctrl-C stops everything and frees the ports.
  */
-import { type CliIo, MESH_HELP, meshCommand, runCli } from '@skymesh/node/cli';
+import { type CliIo, MESH_HELP, meshCommand, runCli, UsageError } from '@skymesh/node/cli';
 import { startLocalStack } from './stack.js';
 
 /** The help text of the local stack. */
@@ -28,7 +28,7 @@ export function runLocalStackCli(argv: string[], io: CliIo): Promise<number> {
         async start(meshOptions, values) {
           const port = values['route-server-port'];
           if (port !== undefined && (typeof port !== 'string' || !/^\d{1,5}$/.test(port))) {
-            throw new RangeError('--route-server-port must be a port number');
+            throw new UsageError('--route-server-port must be a port number');
           }
           const stack = await startLocalStack({
             ...meshOptions,

@@ -8,6 +8,7 @@
  */
 import { portRefuses, runCurl } from '@skymesh/node/apps/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLocalStackCli } from '../src/cli.js';
 import { type LocalStack, startLocalStack } from '../src/stack.js';
 
 let stack: LocalStack;
@@ -71,5 +72,19 @@ describe('local stack', () => {
     ];
     await stack.close();
     for (const p of ports) expect(await portRefuses(p)).toBe(true);
+  });
+
+  it('pnpm mesh --help shows the mesh options and the route server ones; bad ones exit 2', async () => {
+    const out: string[] = [];
+    const io = {
+      out: (t: string) => void out.push(t),
+      err: (t: string) => void out.push(t),
+      env: {},
+      stopSignal: () => new Promise<string>(() => {}),
+    };
+    expect(await runLocalStackCli(['--help'], io)).toBe(0);
+    expect(out.join('')).toMatch(/--socks-port[\s\S]*--route-server-port[\s\S]*--no-route-server/);
+    expect(await runLocalStackCli(['--route-server-port', 'x'], io)).toBe(2);
+    expect(out.join('')).toContain('--route-server-port must be a port number');
   });
 });
