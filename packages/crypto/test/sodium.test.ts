@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { nobleBackend } from '../src/index.js';
-import { loadSodiumNative } from '../src/native/node.js';
+import { loadSodiumNative, nativeBackends } from '../src/native/node.js';
 import { createOpenSslBackend } from '../src/native/openssl.js';
 import {
   createSodiumBackend,
@@ -22,8 +22,14 @@ function filled(len: number, seed: number): Uint8Array {
   return out;
 }
 
-it('loads sodium-native on this platform (linux-x64 glibc)', () => {
+it('loads sodium-native on this platform (linux-x64 glibc) and falls back to openssl without it', () => {
   expect(sodium).not.toBeNull();
+  expect(nativeBackends().map((b) => b.name)).toEqual(['sodium', 'openssl']);
+  const fallback = nativeBackends(null);
+  expect(fallback.map((b) => b.name)).toEqual(['openssl']);
+  const seed = filled(32, 40);
+  const msg = filled(10, 41);
+  expect(fallback[0]!.ed25519Sign(seed, msg)).toEqual(nobleBackend.ed25519Sign(seed, msg));
 });
 
 describe.runIf(sodium)('sodium backend', () => {

@@ -20,8 +20,8 @@ export function loadSodiumNative(): SodiumNative | null {
   }
 }
 
-export function nativeBackends(): CryptoBackend[] {
+/** Fastest first; `sodium` is the loaded module, or null where it does not load. */
+export function nativeBackends(sodium: SodiumNative | null = loadSodiumNative()): CryptoBackend[] {
   const openssl = createOpenSslBackend();
-  const sodium = loadSodiumNative();
   return sodium ? [createSodiumBackend(sodium, openssl), openssl] : [openssl];
 }
