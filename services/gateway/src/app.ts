@@ -111,22 +111,65 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     callResponse(await ledger.submit(parseCall(req.body))),
   );
 
-  // One WebSocket carries many calls: each message is { id, call }, answered by
-  // { id, receipt[, history] } or { id, error }, in completion order.
+  // The log's proofs, shared by the HTTP routes and the WebSocket.
+  const inclusion = (q: Record<string, unknown>) => {
+    const i = index(q.index, 'index');
+    const size = index(q.size, 'size');
+    if (size > ledger.logSize || i >= size) throw new GatewayError('GW_NOT_FOUND', 'out of range');
+    return {
+      index: String(i),
+      size: String(size),
+      proof: ledger.inclusionProof(i, size).map(toHex),
+    };
+  };
+  const consistency = (q: Record<string, unknown>) => {
+    const first = index(q.first, 'first');
+    const second = index(q.second, 'second');
+    if (second > ledger.logSize || first > second) {
+      throw new GatewayError('GW_NOT_FOUND', 'out of range');
+    }
+    return {
+      first: String(first),
+      second: String(second),
+      proof: ledger.consistencyProof(first, second).map(toHex),
+    };
+  };
+  const checkpoint = async () => checkpointToJson(await ledger.latestCheckpoint());
+
+  /** Answers one WebSocket message: a call, or a log query. */
+  const wsAnswer = async (msg: Record<string, unknown>): Promise<object> => {
+    if (msg.call !== undefined) return callResponse(await ledger.submit(parseCall(msg.call)));
+    switch (msg.log) {
+      case 'checkpoint':
+        return checkpoint();
+      case 'inclusion':
+        return inclusion(msg);
+      case 'consistency':
+        return consistency(msg);
+      default:
+        throw new GatewayError('GW_MALFORMED', 'a message carries a call or a log query');
+    }
+  };
+
+  // One WebSocket carries many requests: each message is { id, call } or
+  // { id, log: 'checkpoint' | 'inclusion' | 'consistency', … }, answered by
+  // { id, …answer } or { id, error }, in completion order.
   app.get('/v1/ws', { websocket: true }, (socket) => {
     socket.on('message', async (data, isBinary) => {
       let id: unknown = null;
       try {
         if (isBinary) throw new GatewayError('GW_MALFORMED', 'send JSON text messages');
-        let msg: { id?: unknown; call?: unknown };
+        let msg: Record<string, unknown>;
         try {
           msg = JSON.parse(String(data));
         } catch {
           throw new GatewayError('GW_MALFORMED', 'message is not JSON');
         }
-        id = typeof msg?.id === 'string' || typeof msg?.id === 'number' ? msg.id : null;
-        const res = callResponse(await ledger.submit(parseCall(msg?.call)));
-        socket.send(JSON.stringify({ id, ...res }));
+        if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+          throw new GatewayError('GW_MALFORMED', 'message must be an object');
+        }
+        id = typeof msg.id === 'string' || typeof msg.id === 'number' ? msg.id : null;
+        socket.send(JSON.stringify({ id, ...(await wsAnswer(msg)) }));
       } catch (e) {
         socket.send(JSON.stringify({ id, ...errorBody(toGatewayError(e)) }));
       }
@@ -141,33 +184,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     withdrawalUnit: opts.chain.withdrawalUnit.toString(),
   }));
 
-  app.get('/v1/log/checkpoint', async () => checkpointToJson(await ledger.latestCheckpoint()));
-
-  app.get('/v1/log/inclusion', async (req) => {
-    const q = req.query as Record<string, unknown>;
-    const i = index(q.index, 'index');
-    const size = index(q.size, 'size');
-    if (size > ledger.logSize || i >= size) throw new GatewayError('GW_NOT_FOUND', 'out of range');
-    return {
-      index: String(i),
-      size: String(size),
-      proof: ledger.inclusionProof(i, size).map(toHex),
-    };
-  });
-
-  app.get('/v1/log/consistency', async (req) => {
-    const q = req.query as Record<string, unknown>;
-    const first = index(q.first, 'first');
-    const second = index(q.second, 'second');
-    if (second > ledger.logSize || first > second) {
-      throw new GatewayError('GW_NOT_FOUND', 'out of range');
-    }
-    return {
-      first: String(first),
-      second: String(second),
-      proof: ledger.consistencyProof(first, second).map(toHex),
-    };
-  });
+  app.get('/v1/log/checkpoint', checkpoint);
+  app.get('/v1/log/inclusion', async (req) => inclusion(req.query as Record<string, unknown>));
+  app.get('/v1/log/consistency', async (req) => consistency(req.query as Record<string, unknown>));
 
   // Auditors download the log: encoded receipts (hex), at most 1000 per request.
   app.get('/v1/log/leaves', async (req) => {

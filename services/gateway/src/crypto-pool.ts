@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ed25519Verify } from '@skymesh/crypto';
-import { type Receipt, signReceipt } from '@skymesh/protocol/gateway';
+import { GatewayError, type Receipt, signReceipt } from '@skymesh/protocol/gateway';
 
 /** A message to a worker: one list of verifications or receipt signings. */
 export type PoolRequest =
@@ -32,6 +32,8 @@ export interface CryptoPool {
   signReceipt(r: Omit<Receipt, 'signature'>): Promise<Uint8Array>;
   /** Stops the workers; pending requests reject. */
   close(): Promise<void>;
+  /** The worker threads now (empty when inline); a dead one is replaced in place. */
+  readonly workers: readonly Worker[];
 }
 
 /** Default pool size: one worker per core, at most 4. */
@@ -47,27 +49,51 @@ interface Waiting<T> {
 /** Starts `size` workers holding the gateway seed (0 → inline, no threads). */
 export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): CryptoPool {
   if (size <= 0) return inlinePool(seed);
-  // Requests sent and not answered, by id, with the worker they went to.
+  // Requests sent and not answered, by id, with the worker they went to and
+  // their message (kept so a request lost with its worker can be sent again).
   const pending = new Map<
     number,
-    { worker: number; done: (reply: PoolReply) => void; fail: (e: unknown) => void }
+    {
+      worker: number;
+      message: PoolRequest;
+      retried: boolean;
+      done: (reply: PoolReply) => void;
+      fail: (e: unknown) => void;
+    }
   >();
   let closed = false;
   /** Set when a worker fails before ever answering: it cannot start, so it is not retried. */
   let broken: unknown;
   const workers: Worker[] = [];
-  // A worker that fails or exits fails its own pending requests (the ledger
-  // retries or answers GW_INTERNAL) and is replaced, so the pool heals; one
-  // that never answered (a broken install) is not restarted in a loop.
+  // A worker that fails or exits is replaced, so the pool heals. Its requests
+  // are pure (verify, sign), so each is sent once more to the replacement; one
+  // lost a second time fails with GW_INTERNAL (a job that kills its worker
+  // cannot take the pool down in a loop). A worker that never answered (a
+  // broken install) is not restarted: everything waiting fails.
   const lost = (index: number, worker: Worker, answered: boolean, err: unknown) => {
     if (workers[index] !== worker) return; // 'error' is followed by 'exit'
     if (!answered) broken ??= err;
+    const retry: number[] = [];
     for (const [id, p] of pending) {
       if (broken === undefined && p.worker !== index) continue;
+      if (broken === undefined && !closed && !p.retried) {
+        retry.push(id);
+        continue;
+      }
       pending.delete(id);
-      p.fail(err);
+      p.fail(
+        closed
+          ? new GatewayError('GW_UNAVAILABLE', 'signature pool closed')
+          : new GatewayError('GW_INTERNAL', 'signature worker died', { cause: String(err) }),
+      );
     }
-    if (!closed && broken === undefined) spawn(index);
+    if (closed || broken !== undefined) return;
+    spawn(index);
+    for (const id of retry) {
+      const p = pending.get(id)!;
+      p.retried = true;
+      workers[index]!.postMessage(p.message);
+    }
   };
   const spawn = (index: number) => {
     const w = startWorker(seed);
@@ -104,8 +130,11 @@ export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): Cr
       const chunk = list.slice(start, start + per);
       const id = nextId++;
       const worker = turn++ % workers.length;
+      const message = { id, kind, jobs: chunk.map((c) => c.job) } as PoolRequest;
       pending.set(id, {
         worker,
+        message,
+        retried: false,
         done: (reply) => {
           if ('error' in reply) {
             for (const c of chunk) c.w.reject(new Error(`crypto worker: ${reply.error}`));
@@ -123,7 +152,7 @@ export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): Cr
           for (const c of chunk) c.w.reject(e);
         },
       });
-      workers[worker]!.postMessage({ id, kind, jobs: chunk.map((c) => c.job) } as PoolRequest);
+      workers[worker]!.postMessage(message);
     }
   };
 
@@ -134,7 +163,12 @@ export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): Cr
     verifies = [];
     signs = [];
     if (closed || broken !== undefined) {
-      const err = broken ?? new Error('crypto pool closed');
+      const err =
+        broken === undefined
+          ? new GatewayError('GW_UNAVAILABLE', 'signature pool closed')
+          : new GatewayError('GW_INTERNAL', 'signature pool cannot start', {
+              cause: String(broken),
+            });
       for (const x of v) x.w.reject(err);
       for (const x of s) x.w.reject(err);
       return;
@@ -173,6 +207,7 @@ export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): Cr
       flush();
       await Promise.all(workers.map((w) => w.terminate()));
     },
+    workers,
   };
 }
 
@@ -206,5 +241,6 @@ function inlinePool(seed: Uint8Array): CryptoPool {
     verify: async (publicKey, message, signature) => ed25519Verify(publicKey, message, signature),
     signReceipt: async (r) => signReceipt(seed, r).signature,
     close: async () => {},
+    workers: [],
   };
 }

@@ -8,6 +8,12 @@ export { type Config, ConfigError, loadConfig } from './config.js';
 export { type CryptoPool, createCryptoPool, defaultPoolSize } from './crypto-pool.js';
 export { type Database, openDatabase, type RawSql } from './db/client.js';
 export { creditDeposit, scanDeposits } from './deposits.js';
+export {
+  type DemoAccount,
+  type DevGateway,
+  type DevGatewayOptions,
+  startDevGateway,
+} from './dev.js';
 export { type Gateway, startGateway } from './gateway.js';
 export { type CallResult, Ledger, SYSTEM } from './ledger.js';
 export { type Conservation, conservation } from './postings.js';

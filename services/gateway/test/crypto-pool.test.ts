@@ -101,3 +101,64 @@ describe('a closed pool', () => {
     await expect(pool.signReceipt(unsignedReceipt(2))).rejects.toThrow();
   });
 });
+
+describe('a worker that dies', () => {
+  it('is replaced, and requests in flight on it are answered by the replacement', async () => {
+    const pool = createCryptoPool(gatewaySeed, 2);
+    // Warm up: both workers answer once (a worker that never answered counts as a broken install).
+    await Promise.all(Array.from({ length: 40 }, (_, i) => pool.signReceipt(unsignedReceipt(i))));
+    const before = [...pool.workers];
+    // Enough work (~20 ms per worker) that the kill lands while it is in flight.
+    const calls = signedCalls(600);
+    const receipts = Array.from({ length: 200 }, (_, i) => unsignedReceipt(100 + i));
+    const verifying = calls.map((c) => pool.verify(c.key, c.message, c.call.signature));
+    const signing = receipts.map((r) => pool.signReceipt(r));
+    // The requests go out on the next turn; kill worker 0 while they are in flight.
+    await new Promise((r) => setImmediate(r));
+    await before[0]!.terminate();
+    const within = <T>(p: Promise<T>) =>
+      Promise.race([
+        p,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('hung')), 5000)),
+      ]);
+    expect((await within(Promise.all(verifying))).every(Boolean)).toBe(true);
+    const sigs = await within(Promise.all(signing));
+    for (let i = 0; i < receipts.length; i++) {
+      expect(sigs[i]).toEqual(signReceipt(gatewaySeed, receipts[i]!).signature);
+    }
+    expect(pool.workers[0]).not.toBe(before[0]);
+    expect(pool.workers[1]).toBe(before[1]);
+    // The pool keeps serving on both workers, the new one included.
+    const more = signedCalls(40);
+    const ok = await within(
+      Promise.all(more.map((c) => pool.verify(c.key, c.message, c.call.signature))),
+    );
+    expect(ok.every(Boolean)).toBe(true);
+    await pool.close();
+  });
+
+  it('a request lost with two workers in a row fails with a typed error, not a hang', async () => {
+    const pool = createCryptoPool(gatewaySeed, 1);
+    await pool.signReceipt(unsignedReceipt(1));
+    const r = unsignedReceipt(2);
+    const p = pool.signReceipt(r);
+    await new Promise((res) => setImmediate(res));
+    await pool.workers[0]!.terminate(); // the request goes again to a replacement…
+    await new Promise((res) => setImmediate(res));
+    const second = pool.workers[0]!;
+    // …which dies before answering it (terminated as soon as it exists).
+    const outcome = await Promise.race([
+      second.terminate().then(() =>
+        p.then(
+          (sig) => ({ sig }),
+          (e: unknown) => ({ code: (e as { code?: string }).code }),
+        ),
+      ),
+      new Promise<{ hung: true }>((res) => setTimeout(() => res({ hung: true }), 5000)),
+    ]);
+    // Either the replacement answered before it died, or the caller got GW_INTERNAL.
+    if ('sig' in outcome) expect(outcome.sig).toEqual(signReceipt(gatewaySeed, r).signature);
+    else expect(outcome).toEqual({ code: 'GW_INTERNAL' });
+    await pool.close();
+  });
+});

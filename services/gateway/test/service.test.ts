@@ -5,13 +5,21 @@ import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { ed25519PublicKey, randomBytes, toHex } from '@skymesh/crypto';
-import { callToJson, generateAccount, signCall, ZERO_HASH } from '@skymesh/protocol/gateway';
+import {
+  callToJson,
+  GatewayClient,
+  generateAccount,
+  signCall,
+  type WebSocketLike,
+  wsTransport,
+  ZERO_HASH,
+} from '@skymesh/protocol/gateway';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { type Gateway, startGateway } from '../src/gateway.js';
-import { freshDatabase } from './_harness.js';
+import { codeOf, freshDatabase, fund } from './_harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -126,6 +134,83 @@ describe('WebSocket API and logs', () => {
     const closed = new Promise<number>((r) => ws.once('close', (c) => r(c)));
     ws.send('x'.repeat(20_000));
     expect(await closed).toBe(1009);
+  });
+
+  it('the client library over wsTransport: calls, errors, proofs, one socket', async () => {
+    let opened = 0;
+    class Counting extends WebSocket {
+      constructor(u: string) {
+        super(u);
+        opened++;
+      }
+    }
+    const transport = wsTransport({ url, WebSocket: Counting as never });
+    const gatewayKey = gw.ledger.gatewayKey;
+    const alice = new GatewayClient({ gatewayKey, transport, account: generateAccount() });
+    const bob = new GatewayClient({ gatewayKey, transport, account: generateAccount() });
+    await Promise.all([alice.createAccount(), bob.createAccount()]);
+    await fund(gw, alice, 3_000_000n);
+    await alice.transfer(bob.account, 1_000_000n);
+    expect(await alice.fetchBalance()).toBe(2_000_000n);
+    expect(await codeOf(alice.transfer(bob.account, 9_000_000n))).toBe('GW_INSUFFICIENT_FUNDS');
+    expect(await codeOf(alice.transfer(123n, 1n))).toBe('GW_BAD_FIELD');
+    const history = await alice.history(0n, 10);
+    expect(history.map((l) => l.call.type)).toEqual([
+      'create_account',
+      'deposit_address',
+      'transfer',
+      'balance',
+    ]);
+    // Checkpoint, consistency and inclusion proofs over the same socket.
+    await gw.ledger.checkpoint();
+    await alice.audit();
+    await bob.fetchBalance();
+    await gw.ledger.checkpoint();
+    const cp = await bob.audit();
+    expect(Number(cp.size)).toBe(gw.ledger.logSize);
+    expect(opened).toBe(1);
+    transport.close();
+  });
+
+  it('a socket lost before the answer: the call is re-sent on a new socket and applied once', async () => {
+    const sockets: WebSocket[] = [];
+    let dropNext = false;
+    const transport = wsTransport({
+      connect: () => {
+        const ws = new WebSocket(url);
+        sockets.push(ws);
+        // Passes the call on, then drops the connection before the answer can arrive.
+        const send = ws.send.bind(ws);
+        return Object.assign(ws, {
+          send: (data: string) => {
+            send(data);
+            if (dropNext) {
+              dropNext = false;
+              ws.terminate();
+            }
+          },
+        }) as unknown as WebSocketLike;
+      },
+    });
+    const gatewayKey = gw.ledger.gatewayKey;
+    const a = new GatewayClient({ gatewayKey, transport, account: generateAccount() });
+    const b = new GatewayClient({ gatewayKey, transport, account: generateAccount() });
+    await a.createAccount();
+    await b.createAccount();
+    await fund(gw, a, 2_000_000n);
+    dropNext = true;
+    expect(await codeOf(a.transfer(b.account, 500_000n))).toBe('GW_UNAVAILABLE');
+    // The next call first re-sends the pending transfer (same bytes), on a new socket.
+    expect(await a.fetchBalance()).toBe(1_500_000n);
+    expect(await b.fetchBalance()).toBe(500_000n);
+    expect(sockets.length).toBe(2);
+    expect(a.nextSequence).toBe(4n);
+    transport.close();
+  });
+
+  it('a gateway that cannot be reached is GW_UNAVAILABLE', async () => {
+    const transport = wsTransport({ url: 'ws://127.0.0.1:1/v1/ws', WebSocket: WebSocket as never });
+    expect(await codeOf(transport.checkpoint())).toBe('GW_UNAVAILABLE');
   });
 
   it('never logs a client address', async () => {

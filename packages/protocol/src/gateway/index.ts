@@ -11,3 +11,4 @@ export * from './dispute.js';
 export * from './errors.js';
 export * from './merkle.js';
 export * from './receipt.js';
+export * from './ws-transport.js';
