@@ -19,6 +19,7 @@ import { loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
+import { verifyDescriptor } from '@skymesh/protocol';
 import { seededRandom } from '@skymesh/protocol/directory';
 import { DirectoryService } from '../src/directory.js';
 import type { InputsReply, InputsRequest } from './inputs.js';
@@ -64,6 +65,13 @@ let cpu = process.cpuUsage();
 for (let i = 0; i < descriptors.length; i++) service.publishDescriptor(descriptors[i]!, ipOf(i));
 const ingestS = (performance.now() - t) / 1000;
 const ingestCpu = process.cpuUsage(cpu);
+// Baseline in the same run, code warm: decoding and verifying descriptors
+// alone (the crypto floor of ingest), 2,000 of them again.
+const BASE = Math.min(2000, descriptors.length);
+cpu = process.cpuUsage();
+for (let i = 0; i < BASE; i++) verifyDescriptor(descriptors[i]!);
+const baseCpu = process.cpuUsage(cpu);
+const verifyCpuUs = (baseCpu.user + baseCpu.system) / BASE;
 const descriptorCount = descriptors.length;
 descriptors = [];
 t = performance.now();
@@ -115,6 +123,8 @@ process.stdout.write(
     queries_per_s: Math.round(addr.qps),
     ingest_descriptors_per_s: Math.round(descriptorCount / ingestS),
     ingest_cpu_us_per_descriptor: round((ingestCpu.user + ingestCpu.system) / descriptorCount, 1),
+    verify_cpu_us_per_descriptor: round(verifyCpuUs, 1),
+    ingest_vs_verify: round((ingestCpu.user + ingestCpu.system) / descriptorCount / verifyCpuUs, 2),
     query_cpu_us: round((queryCpu.user + queryCpu.system) / QUERIES, 1),
     snapshot_bytes: snapshot.length,
     rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
