@@ -96,7 +96,7 @@ describe.each(others.map((b) => [b.name, b] as const))(
             expect(wiped.every((x) => x === 0)).toBe(true);
           }
         }),
-        { numRuns: Math.floor(runs / 3) },
+        { numRuns: Math.max(20, Math.floor(runs / 5)) },
       );
     });
 
@@ -118,7 +118,7 @@ describe.each(others.map((b) => [b.name, b] as const))(
           b.chacha20Xor(inPlace, k, n12, ctr, inPlace);
           expect(inPlace).toEqual(m);
         }),
-        { numRuns: Math.floor(runs / 3) },
+        { numRuns: Math.max(20, Math.floor(runs / 5)) },
       );
     });
 
