@@ -29,10 +29,12 @@ const SMALL_ORDER_FIRST_BYTES = new Set<number>(
 );
 
 /**
- * True when `publicKey` encodes a point of small order (also in a
- * non-canonical encoding, y ≥ p). With such a key and R = identity, S = 0,
- * the verification equation holds for every message, and OpenSSL's Ed25519
- * does not refuse it while noble does: the wrapper refuses it for both.
+ * True when the first 32 bytes of `publicKey` encode a point of small order
+ * (also in a non-canonical encoding, y ≥ p). With such a key and R =
+ * identity, S = 0, the verification equation holds for every message, and
+ * OpenSSL's Ed25519 does not refuse it while noble and libsodium do: the
+ * wrapper refuses it on every backend. (ed25519Verify also applies it to a
+ * signature's R.)
  */
 export function isSmallOrderEd25519Key(publicKey: Uint8Array): boolean {
   // Cheap filter for the verify hot path: only a few low bytes can start a
@@ -45,8 +47,11 @@ export function isSmallOrderEd25519Key(publicKey: Uint8Array): boolean {
 
 /**
  * Returns false (never throws) for a wrong signature, a malformed key or
- * signature, and for any signature under a small-order key (such keys let
- * anyone forge; both backends give the same answer).
+ * signature, for any signature under a small-order key (such keys let
+ * anyone forge), and for a signature whose R is of small order. libsodium
+ * refuses both; OpenSSL and noble accept a small-order R, which a key's
+ * owner can produce (R = identity, S = k·a), so without this check nodes on
+ * different backends would disagree about such a signature.
  */
 export function ed25519Verify(
   publicKey: Uint8Array,
@@ -54,7 +59,7 @@ export function ed25519Verify(
   signature: Uint8Array,
 ): boolean {
   if (publicKey.length !== 32 || signature.length !== 64) return false;
-  if (isSmallOrderEd25519Key(publicKey)) return false;
+  if (isSmallOrderEd25519Key(publicKey) || isSmallOrderEd25519Key(signature)) return false;
   return backend().ed25519Verify(publicKey, message, signature);
 }
 

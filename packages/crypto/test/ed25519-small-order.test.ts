@@ -2,11 +2,23 @@
  * Small-order Ed25519 keys: with A of small order, R = identity and S = 0,
  * the verification equation [S]B = R + [k]A holds for every message when
  * [k]A is the identity — OpenSSL accepts such signatures, noble does not.
- * ed25519Verify must refuse them on every backend.
+ * ed25519Verify must refuse them on every backend. Likewise a signature
+ * whose R is of small order, which the key's owner can make (R = identity,
+ * S = k·a): libsodium refuses it, OpenSSL and noble accept it, so the
+ * wrapper refuses it everywhere.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha512 } from '@noble/hashes/sha2.js';
 import { expect, it } from 'vitest';
-import { ed25519Sign, ed25519Verify, isSmallOrderEd25519Key, toHex, utf8 } from '../src/index.js';
+import {
+  availableBackends,
+  concatBytes,
+  ed25519Sign,
+  ed25519Verify,
+  isSmallOrderEd25519Key,
+  toHex,
+  utf8,
+} from '../src/index.js';
 import { forEachBackend } from './_backends.js';
 
 const P = (1n << 255n) - 19n;
@@ -20,6 +32,20 @@ function encodeY(y: bigint, sign = 0): Uint8Array {
   }
   out[31]! |= sign << 7;
   return out;
+}
+
+function decodeLE(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
+  return v;
+}
+
+/** A signature by `seed`'s owner with R = `r` (a small-order point): S = k·a mod L. */
+function smallOrderRSignature(seed: Uint8Array, r: Uint8Array, msg: Uint8Array): Uint8Array {
+  const L = ed25519.Point.Fn.ORDER;
+  const { scalar, pointBytes } = ed25519.utils.getExtendedPublicKey(seed);
+  const k = decodeLE(sha512(concatBytes(r, pointBytes, msg))) % L;
+  return concatBytes(r, encodeY((k * scalar) % L));
 }
 
 // Every small-order point, from noble: the 8-torsion is {k·T : k = 0..7}
@@ -78,10 +104,32 @@ forEachBackend('Ed25519 small-order keys', () => {
     }
   });
 
+  it('refuses signatures whose R is of small order, made by the key owner', () => {
+    const seed = new Uint8Array(32).fill(3);
+    const pub = ed25519.getPublicKey(seed);
+    const msg = utf8('pay the same transfer twice');
+    for (const r of torsionEncodings()) {
+      expect(ed25519Verify(pub, msg, smallOrderRSignature(seed, r, msg))).toBe(false);
+    }
+  });
+
   it('still accepts genuine signatures', () => {
     const seed = new Uint8Array(32).fill(9);
     const pub = ed25519.getPublicKey(seed);
     const msg = utf8('genuine');
     expect(ed25519Verify(pub, msg, ed25519Sign(seed, msg))).toBe(true);
   });
+});
+
+it('the small-order-R signature is one OpenSSL and noble accept (so the wrapper check matters)', () => {
+  const seed = new Uint8Array(32).fill(3);
+  const pub = ed25519.getPublicKey(seed);
+  const msg = utf8('pay the same transfer twice');
+  const sig = smallOrderRSignature(seed, encodeY(1n), msg);
+  const raw = Object.fromEntries(
+    availableBackends().map((b) => [b.name, b.ed25519Verify(pub, msg, sig)]),
+  );
+  expect(raw.noble).toBe(true);
+  if ('openssl' in raw) expect(raw.openssl).toBe(true);
+  if ('sodium' in raw) expect(raw.sodium).toBe(false);
 });
