@@ -1,0 +1,253 @@
+/**
+ * The route-server agent on its own, against a scripted route server (a
+ * fetch answering from a signed directory made here): registration and
+ * link reports (RTT from the link or a ping, rising sequence, registering
+ * again when the server forgot the node), and where paths come from —
+ * the server's first usable path, else the node's verified copy, else
+ * random — with `ask: false` never asking.
+ */
+import { Identity, toHex } from '@skymesh/crypto';
+import { encodeDescriptor, signDescriptor, toBase64Url } from '@skymesh/protocol';
+import {
+  DirectoryState,
+  encodeSnapshot,
+  keyHex,
+  type LinkReport,
+  verifyLinkReport,
+} from '@skymesh/protocol/directory';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../src/log.js';
+import {
+  createRouteServerAgent,
+  type PathAsk,
+  type RouteServerSettings,
+} from '../src/route-server/agent.js';
+
+const serverSeed = new Uint8Array(32).fill(9);
+const server = Identity.fromSeed(serverSeed);
+const names = ['S', 'R1', 'R2', 'D'] as const;
+type Name = (typeof names)[number];
+const ids = Object.fromEntries(
+  names.map((n, i) => [n, Identity.fromSeed(new Uint8Array(32).fill(i + 1))]),
+) as Record<Name, Identity>;
+const desc = Object.fromEntries(
+  names.map((n, i) => [
+    n,
+    encodeDescriptor(
+      signDescriptor(
+        {
+          roles: { relay: true, exit: false },
+          endpoints: [{ transport: 'ws', host: `10.${i}.0.1`, port: 7000 }],
+          pricePerMiB: 0n,
+        },
+        ids[n],
+      ),
+    ),
+  ]),
+) as Record<Name, Uint8Array>;
+
+/** The directory: S–R1, R1–R2, R2–D, R1–D confirmed. */
+function snapshot(): Uint8Array {
+  const s = new DirectoryState();
+  for (const n of names)
+    s.putNode(
+      signDescriptor(
+        { roles: { relay: true, exit: false }, endpoints: [], pricePerMiB: 0n },
+        ids[n],
+      ),
+      desc[n],
+    );
+  const k = (n: Name) => keyHex(ids[n].publicKey);
+  s.putLink(k('S'), k('R1'), 1000, 100);
+  s.putLink(k('R1'), k('R2'), 1000, 100);
+  s.putLink(k('R2'), k('D'), 1000, 100);
+  s.putLink(k('R1'), k('D'), 5000, 100);
+  s.commit();
+  return encodeSnapshot(s, serverSeed);
+}
+
+const pathJSON = (hops: Name[]) => ({
+  rttMicros: 3000,
+  diverse: true,
+  hops: hops.map((h) => ({ address: ids[h].address, descriptor: toBase64Url(desc[h]) })),
+});
+
+interface Script {
+  requests: string[];
+  reports: LinkReport[];
+  /** Answers to /v1/routes in turn: paths, or 'down' (the fetch rejects). */
+  routes: (Name[][] | 'down')[];
+  /** Report answers: true = 422 DIRECTORY_UNKNOWN_NODE. */
+  forgetOnce: boolean;
+}
+
+function scriptedFetch(script: Script): typeof fetch {
+  const json = (status: number, body: unknown) =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  return (async (input: string | URL, init?: RequestInit) => {
+    const path = new URL(String(input)).pathname;
+    script.requests.push(path);
+    const body = init?.body ? (JSON.parse(String(init.body)) as Record<string, unknown>) : {};
+    switch (path) {
+      case '/v1/descriptors':
+        return json(200, { address: 'x', changed: true, heldUntil: 0, version: 1 });
+      case '/v1/link-reports': {
+        if (script.forgetOnce) {
+          script.forgetOnce = false;
+          return json(422, { error: { code: 'DIRECTORY_UNKNOWN_NODE', message: 'who?' } });
+        }
+        const bytes = Uint8Array.from(Buffer.from(String(body.report), 'base64url'));
+        script.reports.push(verifyLinkReport(bytes));
+        return json(200, { confirmed: 0, version: 1 });
+      }
+      case '/v1/snapshot':
+        return new Response(snapshot(), { status: 200 });
+      case '/v1/diff':
+        return json(410, { error: { code: 'DIRECTORY_DIFF_UNAVAILABLE', message: 'gone' } });
+      case '/v1/routes': {
+        const next = script.routes.shift() ?? 'down';
+        if (next === 'down') throw new TypeError('fetch failed');
+        return json(200, { version: 1, paths: next.map(pathJSON) });
+      }
+      default:
+        return json(404, { error: { code: 'RS_NOT_FOUND', message: path } });
+    }
+  }) as typeof fetch;
+}
+
+function agentWith(script: Script, extra: Partial<RouteServerSettings> = {}) {
+  const added: number[] = [];
+  const randomAsks: PathAsk[] = [];
+  let pings = 0;
+  const agent = createRouteServerAgent(
+    { key: server.publicKey, url: 'http://rs.test', fetch: scriptedFetch(script), ...extra },
+    {
+      identity: ids.S,
+      resign: () =>
+        signDescriptor(
+          { roles: { relay: true, exit: false }, endpoints: [], pricePerMiB: 0n },
+          ids.S,
+        ),
+      links: () => [
+        { peerKey: ids.R1.publicKey, rttMs: 1.5, ping: async () => 99 },
+        {
+          peerKey: ids.R2.publicKey,
+          rttMs: undefined,
+          ping: async () => {
+            pings++;
+            return 3;
+          },
+        },
+        {
+          peerKey: ids.D.publicKey,
+          rttMs: undefined,
+          ping: () => Promise.reject(new Error('closed')),
+        },
+      ],
+      addDescriptors: (list) => added.push(list.length),
+      randomPath: (ask) => {
+        randomAsks.push(ask);
+        return [{ publicKey: ask.destination }];
+      },
+      logger: silentLogger,
+    },
+  );
+  return { agent, added, randomAsks, pings: () => pings };
+}
+
+const newScript = (over: Partial<Script> = {}): Script => ({
+  requests: [],
+  reports: [],
+  routes: [],
+  forgetOnce: false,
+  ...over,
+});
+const hexes = (hops: { publicKey: Uint8Array }[]) => hops.map((h) => toHex(h.publicKey));
+const keysOf = (...n: Name[]) => n.map((x) => toHex(ids[x].publicKey));
+const ask = (dest: Name | Uint8Array, exclude: Uint8Array[] = []): PathAsk => ({
+  destination: dest instanceof Uint8Array ? dest : ids[dest].publicKey,
+  hops: 3,
+  exclude: [ids.S.publicKey, ...exclude],
+});
+
+describe('route-server agent', () => {
+  it('registers, reports measured links with a rising sequence, and registers again when forgotten', async () => {
+    const script = newScript({ forgetOnce: true });
+    const { agent, pings } = agentWith(script);
+    await agent.start();
+    await agent.report();
+    agent.close();
+    // start: publish, report (forgotten → publish, report), snapshot; then one more report.
+    expect(script.requests).toEqual([
+      '/v1/descriptors',
+      '/v1/link-reports',
+      '/v1/descriptors',
+      '/v1/link-reports',
+      '/v1/snapshot',
+      '/v1/link-reports',
+    ]);
+    expect(script.reports).toHaveLength(2);
+    const [first, second] = script.reports as [LinkReport, LinkReport];
+    expect(second.sequence).toBeGreaterThan(first.sequence);
+    expect(toHex(first.publicKey)).toBe(toHex(ids.S.publicKey));
+    // R1 from its keepalive RTT, R2 from a ping; D answered no ping and is left out.
+    const rtts = new Map(first.links.map((l) => [toHex(l.peer), l.rttMicros]));
+    expect(rtts).toEqual(
+      new Map([
+        [toHex(ids.R1.publicKey), 1500],
+        [toHex(ids.R2.publicKey), 3000],
+      ]),
+    );
+    expect(pings()).toBe(2);
+    expect(agent.stats()).toMatchObject({ published: 2, reports: 2, snapshots: 1, failures: 0 });
+  });
+
+  it("takes the server's first path without itself, else its copy, else random", async () => {
+    const script = newScript({
+      routes: [
+        [
+          ['S', 'R2', 'D'],
+          ['R1', 'R2', 'D'],
+        ],
+        [['S', 'R1', 'D']],
+        'down',
+      ],
+    });
+    const { agent, added, randomAsks } = agentWith(script);
+    await agent.start();
+    agent.close();
+    expect(hexes(await agent.choosePath(ask('D')))).toEqual(keysOf('R1', 'R2', 'D'));
+    expect(added.at(-1)).toBe(3); // the answer's descriptors went to the node's directory
+    // Only a path through the asker: the copy answers (S is source, never a hop).
+    const local = hexes(await agent.choosePath(ask('D')));
+    expect(local).toHaveLength(3);
+    expect(local.at(-1)).toBe(keysOf('D')[0]);
+    expect(local).not.toContain(keysOf('S')[0]);
+    // Server down: the copy again, and the failure is counted.
+    const localBefore = agent.stats().pathSources.local;
+    expect(hexes(await agent.choosePath(ask('D'))).at(-1)).toBe(keysOf('D')[0]);
+    expect(agent.stats().pathSources.local).toBe(localBefore + 1);
+    // A destination the copy does not hold: random.
+    const stranger = Identity.generate().publicKey;
+    await agent.choosePath(ask(stranger));
+    expect(randomAsks.map((a) => toHex(a.destination))).toEqual([toHex(stranger)]);
+    const st = agent.stats();
+    expect(st.pathSources.server).toBe(1);
+    expect(st.pathSources.random).toBe(1);
+    expect(st.failures).toBeGreaterThanOrEqual(1);
+    expect(st.lastError).toMatch(/^route query: /);
+    expect(st.queries.direct).toBe(script.requests.filter((p) => p === '/v1/routes').length);
+  });
+
+  it('with ask: false never asks, and chooses over confirmed links of its copy', async () => {
+    const script = newScript();
+    const { agent } = agentWith(script, { ask: false });
+    await agent.start();
+    agent.close();
+    // 3-hop paths to D in the copy: R1–R2–D and R2–R1–D (S is linked to R1 only, so the first is cheaper).
+    const p = hexes(await agent.choosePath(ask('D')));
+    expect([keysOf('R1', 'R2', 'D'), keysOf('R2', 'R1', 'D')]).toContainEqual(p);
+    expect(script.requests).not.toContain('/v1/routes');
+    expect(agent.stats().pathSources).toEqual({ server: 0, local: 1, random: 0 });
+  });
+});
