@@ -203,6 +203,10 @@ try {
       client_sign_cpu_us_per_transfer: Math.round(signUs / latencies.length),
       tx_ms_per_batch: Number(((ledger.stats.txMs - tx0.txMs) / batches).toFixed(2)),
       sql_ms_per_batch: Number(((ledger.stats.sqlMs - tx0.sqlMs) / batches).toFixed(2)),
+      // Of it, waiting for receipt signatures after the calls ran (the writer's only wait on the pool).
+      sign_wait_ms_per_batch: Number(
+        ((ledger.stats.signWaitMs - tx0.signWaitMs) / batches).toFixed(2),
+      ),
       // CPU of the Postgres backends serving this database (Linux /proc; -1 elsewhere).
       postgres_cpu_us_per_transfer: pgUs < 0 ? -1 : Math.round(pgUs / latencies.length),
       load_average_1m: Number(loadavg()[0]!.toFixed(2)),

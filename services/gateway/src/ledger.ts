@@ -194,6 +194,8 @@ export class Ledger {
     txMs: 0,
     /** Wall ms of those spent waiting for SQL statements. */
     sqlMs: 0,
+    /** Wall ms of those spent waiting for receipt signatures after the batch's calls ran. */
+    signWaitMs: 0,
   };
 
   private constructor(opts: LedgerOptions) {
@@ -381,17 +383,19 @@ export class Ledger {
     const rejected: [Item, unknown][] = [];
     const t0 = performance.now();
     const stats = this.stats;
+    // Time with at least one statement outstanding (statements overlap when pipelined).
+    let outstanding = 0;
+    let since = 0;
     try {
       produced = await this.database.transaction((tx) =>
         this.applyBatch(
           {
-            // Time spent waiting for statements: Postgres's share of the batch.
             async query<T>(text: string, params: readonly (string | null)[]) {
-              const s = performance.now();
+              if (outstanding++ === 0) since = performance.now();
               try {
                 return await tx.query<T>(text, params);
               } finally {
-                stats.sqlMs += performance.now() - s;
+                if (--outstanding === 0) stats.sqlMs += performance.now() - since;
               }
             },
           },
@@ -437,13 +441,6 @@ export class Ledger {
     rejected: [Item, unknown][],
   ): Promise<Produced[]> {
     rejected.length = 0;
-    await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [String(LOG_LOCK)]);
-    const [head] = await db.query<{ n: unknown }>(
-      'SELECT coalesce(max(log_index) + 1, 0) AS n FROM receipts',
-      [],
-    );
-    if (big(head!.n) !== BigInt(this.tree.size)) throw new Error('log moved under this writer');
-
     // Lock every row the batch can touch, in ascending id order.
     const ids = new Set<bigint>();
     for (const { call } of batch) {
@@ -452,11 +449,18 @@ export class Ledger {
       if (call.type === 'withdraw') ids.add(SYSTEM.pending);
     }
     const sorted = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const locked = await db.query<Record<string, unknown>>(
-      `SELECT id, kind, public_key, next_sequence, previous, balance FROM accounts
-       WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
-      [intArray(sorted)],
-    );
+    // Three statements sent at once (pipelined: one round trip). The server runs
+    // them in order, so the log head and the rows are read under the log lock.
+    const [, [head], locked] = await Promise.all([
+      db.query('SELECT pg_advisory_xact_lock($1::bigint)', [String(LOG_LOCK)]),
+      db.query<{ n: unknown }>('SELECT coalesce(max(log_index) + 1, 0) AS n FROM receipts', []),
+      db.query<Record<string, unknown>>(
+        `SELECT id, kind, public_key, next_sequence, previous, balance FROM accounts
+         WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
+        [intArray(sorted)],
+      ),
+    ]);
+    if (big(head!.n) !== BigInt(this.tree.size)) throw new Error('log moved under this writer');
     const acc = new Map<bigint, AccountRow>();
     for (const r of locked) {
       const id = idFromDb(r.id);
@@ -505,7 +509,12 @@ export class Ledger {
       }
     }
 
+    // Journal entries, withdrawals and deposit addresses need no signature:
+    // sent now, while the pool finishes signing the receipts.
+    const early = this.writeUnsigned(db, entryRows, withdrawalRows, addressRows);
+    early.catch(() => {}); // awaited below; a failure then fails the batch
     // The pool signed the receipts while the loop ran; collect them in log order.
+    const s0 = performance.now();
     const produced: Produced[] = [];
     const receiptRows: ReceiptRow[] = [];
     for (const slot of slots) {
@@ -526,8 +535,8 @@ export class Ledger {
       });
       produced.push({ item, result: s.result, leaf: s.leaf });
     }
-
-    await this.write(db, acc, receiptRows, entryRows, withdrawalRows, addressRows);
+    this.stats.signWaitMs += performance.now() - s0;
+    await Promise.all([early, this.writeSigned(db, acc, receiptRows)]);
     return produced;
   }
 
@@ -724,87 +733,108 @@ export class Ledger {
    * Writes a batch's rows with one fixed-text statement per table: columns go
    * as arrays and `unnest` turns them back into rows, so the statements are
    * prepared once per connection and their size does not grow with the batch.
+   * The statements of each group are sent together (pipelined).
    */
-  private async write(
+  private async writeSigned(
     db: RawSql,
     acc: Map<bigint, AccountRow>,
     receiptRows: ReceiptRow[],
-    entryRows: Posting[],
-    withdrawalRows: { id: bigint; account: bigint; amount: bigint; address: string }[],
-    addressRows: { address: string; account: bigint }[],
   ): Promise<void> {
+    const writes: Promise<unknown>[] = [];
     const created: AccountRow[] = [];
     const changed: AccountRow[] = [];
     for (const a of acc.values()) if (a.dirty) (a.isNew ? created : changed).push(a);
     const ids = (list: AccountRow[]) => intArray(list.map((a) => idToDb(a.id)));
     if (created.length > 0) {
-      await db.query(
-        `INSERT INTO accounts (id, kind, public_key, next_sequence, previous, balance)
+      writes.push(
+        db.query(
+          `INSERT INTO accounts (id, kind, public_key, next_sequence, previous, balance)
          SELECT id, 0, decode(k, 'hex'), s, decode(p, 'hex'), b
          FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) AS v(id, k, s, p, b)`,
-        [
-          ids(created),
-          hexArray(created.map((a) => a.publicKey!)),
-          intArray(created.map((a) => a.nextSequence)),
-          hexArray(created.map((a) => a.previous)),
-          intArray(created.map((a) => a.balance)),
-        ],
+          [
+            ids(created),
+            hexArray(created.map((a) => a.publicKey!)),
+            intArray(created.map((a) => a.nextSequence)),
+            hexArray(created.map((a) => a.previous)),
+            intArray(created.map((a) => a.balance)),
+          ],
+        ),
       );
     }
     if (changed.length > 0) {
-      await db.query(
-        `UPDATE accounts AS a SET balance = v.b, next_sequence = v.s, previous = decode(v.p, 'hex')
+      writes.push(
+        db.query(
+          `UPDATE accounts AS a SET balance = v.b, next_sequence = v.s, previous = decode(v.p, 'hex')
          FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS v(id, b, s, p)
          WHERE a.id = v.id`,
-        [
-          ids(changed),
-          intArray(changed.map((a) => a.balance)),
-          intArray(changed.map((a) => a.nextSequence)),
-          hexArray(changed.map((a) => a.previous)),
-        ],
+          [
+            ids(changed),
+            intArray(changed.map((a) => a.balance)),
+            intArray(changed.map((a) => a.nextSequence)),
+            hexArray(changed.map((a) => a.previous)),
+          ],
+        ),
       );
     }
     if (receiptRows.length > 0) {
-      await db.query(
-        `INSERT INTO receipts (account, sequence, call_hash, call, receipt, log_index, leaf_hash)
+      writes.push(
+        db.query(
+          `INSERT INTO receipts (account, sequence, call_hash, call, receipt, log_index, leaf_hash)
          SELECT a, s, decode(h, 'hex'), c::jsonb, decode(r, 'hex'), i, decode(l, 'hex')
          FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])
            AS v(a, s, h, c, r, i, l)`,
-        [
-          intArray(receiptRows.map((r) => idToDb(r.account))),
-          intArray(receiptRows.map((r) => r.sequence)),
-          hexArray(receiptRows.map((r) => r.callHash)),
-          textArray(receiptRows.map((r) => r.call)),
-          hexArray(receiptRows.map((r) => r.receipt)),
-          intArray(receiptRows.map((r) => r.logIndex)),
-          hexArray(receiptRows.map((r) => r.leafHash)),
-        ],
+          [
+            intArray(receiptRows.map((r) => idToDb(r.account))),
+            intArray(receiptRows.map((r) => r.sequence)),
+            hexArray(receiptRows.map((r) => r.callHash)),
+            textArray(receiptRows.map((r) => r.call)),
+            hexArray(receiptRows.map((r) => r.receipt)),
+            intArray(receiptRows.map((r) => r.logIndex)),
+            hexArray(receiptRows.map((r) => r.leafHash)),
+          ],
+        ),
       );
     }
-    if (entryRows.length > 0) await insertEntries(db, entryRows);
+    await Promise.all(writes);
+  }
+
+  /** The batch's rows that do not wait for receipt signatures. */
+  private async writeUnsigned(
+    db: RawSql,
+    entryRows: Posting[],
+    withdrawalRows: { id: bigint; account: bigint; amount: bigint; address: string }[],
+    addressRows: { address: string; account: bigint }[],
+  ): Promise<void> {
+    const writes: Promise<unknown>[] = [];
+    if (entryRows.length > 0) writes.push(insertEntries(db, entryRows));
     if (withdrawalRows.length > 0) {
-      await db.query(
-        `INSERT INTO withdrawals (id, account, amount, address, status)
+      writes.push(
+        db.query(
+          `INSERT INTO withdrawals (id, account, amount, address, status)
          SELECT id, a, m, d, 'pending' FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[])
            AS v(id, a, m, d)`,
-        [
-          intArray(withdrawalRows.map((w) => w.id)),
-          intArray(withdrawalRows.map((w) => idToDb(w.account))),
-          intArray(withdrawalRows.map((w) => w.amount)),
-          textArray(withdrawalRows.map((w) => w.address)),
-        ],
+          [
+            intArray(withdrawalRows.map((w) => w.id)),
+            intArray(withdrawalRows.map((w) => idToDb(w.account))),
+            intArray(withdrawalRows.map((w) => w.amount)),
+            textArray(withdrawalRows.map((w) => w.address)),
+          ],
+        ),
       );
     }
     if (addressRows.length > 0) {
-      await db.query(
-        `INSERT INTO deposit_addresses (address, account)
+      writes.push(
+        db.query(
+          `INSERT INTO deposit_addresses (address, account)
          SELECT d, a FROM unnest($1::text[], $2::bigint[]) AS v(d, a)`,
-        [
-          textArray(addressRows.map((d) => d.address)),
-          intArray(addressRows.map((d) => idToDb(d.account))),
-        ],
+          [
+            textArray(addressRows.map((d) => d.address)),
+            intArray(addressRows.map((d) => idToDb(d.account))),
+          ],
+        ),
       );
     }
+    await Promise.all(writes);
   }
 
   /** Waits until every queued call has been committed or rejected, then refuses new ones. */
