@@ -1,6 +1,8 @@
 // Test helpers: a fresh PostgreSQL database per test file (dropped after), a
 // gateway on it (or on in-memory PGlite), and a client transport over
 // fastify's inject so no socket is needed.
+
+import { Writable } from 'node:stream';
 import { randomBytes, toHex } from '@skymesh/crypto';
 import {
   GatewayClient,
@@ -9,6 +11,7 @@ import {
   generateAccount,
 } from '@skymesh/protocol/gateway';
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { type Gateway, startGateway } from '../src/gateway.js';
@@ -100,4 +103,43 @@ export async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
     return e instanceof GatewayError ? e.code : `unexpected: ${String(e)}`;
   }
   return undefined;
+}
+
+/**
+ * A gateway on a fresh PostgreSQL database, listening on 127.0.0.1 (OS port),
+ * logging everything (trace) into `logged`; `close()` stops it and drops the database.
+ */
+export async function listeningGateway(): Promise<{
+  gw: Gateway;
+  /** http://127.0.0.1:port */
+  address: string;
+  logged: string[];
+  close(): Promise<void>;
+}> {
+  const d = await freshDatabase();
+  const logged: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logged.push(String(chunk));
+      cb();
+    },
+  });
+  const gw = await startGateway(
+    loadConfig({
+      DATABASE_URL: d.url,
+      GATEWAY_KEY: toHex(randomBytes(32)),
+      DEVCHAIN_BLOCK_MS: '0',
+    }),
+    { logger: pino({ level: 'trace' }, sink), jobs: false },
+  );
+  const address = await gw.app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    gw,
+    address,
+    logged,
+    async close() {
+      await gw.stop();
+      await d.drop();
+    },
+  };
 }

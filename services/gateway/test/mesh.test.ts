@@ -5,8 +5,7 @@
 // transport over the mesh stream. The client's signed calls work end to end,
 // and nothing IP-like reaches the gateway's database rows or its logs.
 import type { Duplex } from 'node:stream';
-import { Writable } from 'node:stream';
-import { Identity, randomBytes, toHex } from '@skymesh/crypto';
+import { Identity } from '@skymesh/crypto';
 import {
   GatewayClient,
   generateAccount,
@@ -14,7 +13,6 @@ import {
   wsTransport,
 } from '@skymesh/protocol/gateway';
 import { sql } from 'drizzle-orm';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 // The node's apps (publish map, dialer) are not exported from @skymesh/node's
@@ -24,36 +22,22 @@ import {
   nodeAppsConfigSchema,
   startNodeWithApps,
 } from '../../node/src/apps/index.js';
-import { loadConfig } from '../src/config.js';
 import { rows } from '../src/db/client.js';
-import { type Gateway, startGateway } from '../src/gateway.js';
-import { codeOf, freshDatabase } from './_harness.js';
+import type { Gateway } from '../src/gateway.js';
+import { codeOf, listeningGateway } from './_harness.js';
 
 const MESH_PORT = 443;
 let gw: Gateway;
 let gwPort: number;
-let drop: () => Promise<void>;
-const logged: string[] = [];
+let logged: string[];
+let closeGateway: () => Promise<void>;
 const nodes: NodeWithApps[] = [];
 
 beforeAll(async () => {
-  const d = await freshDatabase();
-  drop = d.drop;
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      logged.push(String(chunk));
-      cb();
-    },
-  });
-  gw = await startGateway(
-    loadConfig({
-      DATABASE_URL: d.url,
-      GATEWAY_KEY: toHex(randomBytes(32)),
-      DEVCHAIN_BLOCK_MS: '0',
-    }),
-    { logger: pino({ level: 'trace' }, sink), jobs: false },
-  );
-  gwPort = Number(new URL(await gw.app.listen({ host: '127.0.0.1', port: 0 })).port);
+  const g = await listeningGateway();
+  ({ gw, logged } = g);
+  closeGateway = g.close;
+  gwPort = Number(new URL(g.address).port);
 
   // Node 0: the client's node; 1–3: relays; 4: publishes the gateway.
   for (let i = 0; i < 5; i++) {
@@ -72,8 +56,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled(nodes.map((n) => n.close()));
-  await gw?.stop();
-  await drop?.();
+  await closeGateway?.();
 });
 
 /** A `ws` client whose connection is a mesh stream (what a browser extension or app would do). */

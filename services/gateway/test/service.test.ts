@@ -2,9 +2,8 @@
 // process exits 2), the WebSocket API on 127.0.0.1, message size limits, and
 // that no client address reaches the logs.
 import { spawn } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { ed25519PublicKey, randomBytes, toHex } from '@skymesh/crypto';
+import { ed25519PublicKey } from '@skymesh/crypto';
 import {
   callToJson,
   GatewayClient,
@@ -14,12 +13,11 @@ import {
   wsTransport,
   ZERO_HASH,
 } from '@skymesh/protocol/gateway';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { type Gateway, startGateway } from '../src/gateway.js';
-import { codeOf, freshDatabase, fund } from './_harness.js';
+import type { Gateway } from '../src/gateway.js';
+import { codeOf, fund, listeningGateway } from './_harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -72,34 +70,16 @@ describe('config', () => {
 
 describe('WebSocket API and logs', () => {
   let gw: Gateway;
-  let drop: () => Promise<void>;
   let url: string;
-  const logged: string[] = [];
+  let logged: string[];
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    const d = await freshDatabase();
-    drop = d.drop;
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        logged.push(String(chunk));
-        cb();
-      },
-    });
-    gw = await startGateway(
-      loadConfig({
-        DATABASE_URL: d.url,
-        GATEWAY_KEY: toHex(randomBytes(32)),
-        DEVCHAIN_BLOCK_MS: '0',
-      }),
-      { logger: pino({ level: 'trace' }, sink), jobs: false },
-    );
-    const address = await gw.app.listen({ host: '127.0.0.1', port: 0 });
-    url = `${address.replace('http', 'ws')}/v1/ws`;
+    const g = await listeningGateway();
+    ({ gw, logged, close } = g);
+    url = `${g.address.replace('http', 'ws')}/v1/ws`;
   });
-  afterAll(async () => {
-    await gw?.stop();
-    await drop?.();
-  });
+  afterAll(() => close?.());
 
   const exchange = (ws: WebSocket, msg: string | Buffer) =>
     new Promise<Record<string, unknown>>((resolve) => {
