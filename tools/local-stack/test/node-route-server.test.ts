@@ -10,10 +10,14 @@
  * - self-hosting: a node reads from (and queries) a private mirror and
  *   publishes to the upstream.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
-import { Identity } from '@skymesh/crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Identity, parseAddress } from '@skymesh/crypto';
 import { createNode, type MeshNode, type RouteServerSettings } from '@skymesh/node';
 import { connectWithTimeout, createStreamAcceptor } from '@skymesh/node/apps';
+import { runCli } from '@skymesh/node/cli';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningRouteServer, startRouteServer } from '../src/route-server.js';
 
@@ -192,5 +196,45 @@ describe('nodes with a route server', () => {
     expect(upstream.service.counters.routeQueries).toBe(0);
     expect(m.direct.A).toContain('/v1/routes');
     await session.close();
+  });
+
+  it('`skymesh node` with a routeServer section registers, reports and prints where it asks', async () => {
+    const rs = await server();
+    const dir = await mkdtemp(join(tmpdir(), 'skymesh-rs-node-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const config = join(dir, 'node.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        dataDir: join(dir, 'data'),
+        logLevel: 'silent',
+        socks: { enabled: false },
+        api: { enabled: false },
+        routeServer: { key: rs.service.address, url: rs.url },
+      }),
+    );
+    const written: string[] = [];
+    let stop: (signal: string) => void = () => {};
+    const stopped = new Promise<string>((r) => {
+      stop = r;
+    });
+    const io = {
+      out: (t: string) => void written.push(t),
+      err: (t: string) => void written.push(t),
+      env: {},
+      stopSignal: () => stopped,
+    };
+    const done = runCli(['node', '--config', config], io);
+    for (let i = 0; i < 200 && rs.service.counters.reportsAccepted === 0; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const out = written.join('');
+    expect(out).toContain(`routes  direct ${rs.url}, key ${rs.service.address}`);
+    const address = /^node\s+(\w+)/m.exec(out)?.[1];
+    expect(address).toBeDefined();
+    expect(rs.service.state.node(parseAddress(address!))).toBeDefined();
+    expect(rs.service.counters.reportsAccepted).toBe(1);
+    stop('SIGTERM');
+    expect(await done).toBe(0);
   });
 });

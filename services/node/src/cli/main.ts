@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Identity, SkymeshError, toHex } from '@skymesh/crypto';
 import { descriptorToJSON } from '@skymesh/protocol';
-import { nodeAppsSchemaWithEnv } from '../apps/config.js';
+import { type NodeAppsConfig, nodeAppsSchemaWithEnv } from '../apps/config.js';
 import { startNodeWithApps } from '../apps/run.js';
 import { LOCAL_MESH_ROLES } from '../apps/topology.js';
 import { ConfigError, loadConfig, loadOrCreateIdentity } from '../config.js';
@@ -222,6 +222,7 @@ async function node(args: string[], io: CliIo): Promise<number> {
       `listen  ${running.node.endpoints.map((e) => `${e.transport}://${e.host}:${e.port}`).join(' ')}`,
       socks ? `socks5  ${socks.host}:${socks.port}` : 'socks5  off',
       running.api ? `api     ${running.api.url}` : 'api     off',
+      ...(config.routeServer ? [`routes  ${describeRouteServer(config.routeServer)}`] : []),
       ...running.acceptor.services.map(
         (s) => `publish ${running.node.address}.mesh:${s.port} -> ${s.host}:${s.localPort}`,
       ),
@@ -288,6 +289,17 @@ async function status(args: string[], io: CliIo): Promise<number> {
     ].join('\n'),
   );
   return 0;
+}
+
+/** One line on where a node's route server is: direct URL, .mesh service, key. */
+function describeRouteServer(r: NonNullable<NodeAppsConfig['routeServer']>): string {
+  const mesh = r.mesh ? `${r.mesh.address.replace(/\.mesh$/i, '')}.mesh:${r.mesh.port}` : null;
+  const parts = [
+    r.url ? `${mesh ? 'bootstrap' : 'direct'} ${r.url}` : null,
+    mesh ? `queries through the mesh to ${mesh}` : null,
+    `key ${r.key}`,
+  ];
+  return parts.filter(Boolean).join(', ');
 }
 
 /** The text `skymesh mesh` prints once the mesh runs. */
