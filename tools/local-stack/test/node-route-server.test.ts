@@ -202,17 +202,16 @@ describe('nodes with a route server', () => {
     const rs = await server();
     const dir = await mkdtemp(join(tmpdir(), 'skymesh-rs-node-'));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    // A node without proxy or API, registered with `rs` directly.
+    const settings = {
+      routeServer: { key: rs.service.address, url: rs.url },
+      socks: { enabled: false },
+      api: { enabled: false },
+      dataDir: join(dir, 'data'),
+      logLevel: 'silent',
+    };
     const config = join(dir, 'node.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        dataDir: join(dir, 'data'),
-        logLevel: 'silent',
-        socks: { enabled: false },
-        api: { enabled: false },
-        routeServer: { key: rs.service.address, url: rs.url },
-      }),
-    );
+    await writeFile(config, JSON.stringify(settings));
     const written: string[] = [];
     let stop: (signal: string) => void = () => {};
     const stopped = new Promise<string>((r) => {
