@@ -559,7 +559,11 @@ export async function createNode(init: NodeInit = {}): Promise<MeshNode> {
         randomPath: (req) => randomPath(req),
         logger: log,
         ...(init.routeServer.mesh
-          ? { meshFetch: streamFetch(meshService(init.routeServer.mesh)) }
+          ? {
+              meshFetch: streamFetch(meshService(init.routeServer.mesh), {
+                timeoutMs: init.routeServer.timeoutMs ?? 5000,
+              }),
+            }
           : {}),
       })
     : null;

@@ -190,7 +190,7 @@ export function createRouteServerAgent(
   // Directory and queries: over the mesh once the copy exists, else direct.
   const reader = () => (mesh && replica.version !== null ? mesh : (direct ?? mesh)!);
 
-  async function publish(): Promise<void> {
+  async function publishNow(): Promise<void> {
     const desc = deps.resign();
     await publisher().publishDescriptor(encodeDescriptor(desc));
     counters.published++;
@@ -209,7 +209,7 @@ export function createRouteServerAgent(
     return { peer: link.peerKey, rttMicros, capacity };
   }
 
-  async function report(): Promise<void> {
+  async function reportNow(): Promise<void> {
     const measured = await Promise.all(
       deps
         .links()
@@ -234,7 +234,7 @@ export function createRouteServerAgent(
     counters.reports++;
   }
 
-  async function sync(): Promise<void> {
+  async function syncNow(): Promise<void> {
     const kind = await reader().sync(replica);
     if (kind === 'snapshot') counters.snapshots++;
     else counters.diffs++;
@@ -261,6 +261,24 @@ export function createRouteServerAgent(
       failed(what, err);
     }
   }
+
+  // One run of each at a time: a timer firing during a manual call (or a
+  // slow request) joins the run in flight instead of racing it.
+  const running = new Map<() => Promise<void>, Promise<void>>();
+  const once =
+    (f: () => Promise<void>): (() => Promise<void>) =>
+    () => {
+      let p = running.get(f);
+      if (!p) {
+        p = f().finally(() => running.delete(f));
+        running.set(f, p);
+      }
+      return p;
+    };
+
+  const publish = once(publishNow);
+  const report = once(reportNow);
+  const sync = once(syncNow);
 
   async function refresh(): Promise<void> {
     await step('publish', publish);
