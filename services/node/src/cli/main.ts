@@ -502,7 +502,10 @@ export async function runCli(
     }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       // The usual first-run problem: say which option moves the port.
-      io.err(`${(err as Error).message}: the port is taken (see --socks-port / --api-port)\n`);
+      const moves = commands.mesh
+        ? '--socks-port / --api-port / --route-server-port'
+        : '--socks-port / --api-port';
+      io.err(`${(err as Error).message}: the port is taken (see ${moves})\n`);
       return 1;
     }
     throw err;
