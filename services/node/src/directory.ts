@@ -3,8 +3,9 @@
  * config, from a JSON file, or added at run time. Every descriptor is
  * verified (signature, validity window) before the node will dial it or put
  * it in a path; expired ones are dropped when read, and a newer descriptor
- * of the same key replaces an older one. A route server copy plugs in here
- * later through the same addDescriptors call.
+ * of the same key replaces an older one. With a route server, the agent
+ * (route-server/agent.ts) adds the descriptors of its verified directory
+ * copy and of the paths the server answers through the same call.
  */
 import { readFile } from 'node:fs/promises';
 import { SkymeshError, toHex } from '@skymesh/crypto';
