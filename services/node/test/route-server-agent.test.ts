@@ -119,6 +119,9 @@ function agentWith(script: Script, extra: Partial<RouteServerSettings> = {}) {
   const added: number[] = [];
   const randomAsks: PathAsk[] = [];
   let pings = 0;
+  // Bytes the link to R1 carried so far (tests raise it between reports).
+  const carried = { r1: 0 };
+  const idle = () => ({ bytesIn: 0, bytesOut: 0 });
   const agent = createRouteServerAgent(
     { key: server.publicKey, url: 'http://rs.test', fetch: scriptedFetch(script), ...extra },
     {
@@ -129,7 +132,12 @@ function agentWith(script: Script, extra: Partial<RouteServerSettings> = {}) {
           ids.S,
         ),
       links: () => [
-        { peerKey: ids.R1.publicKey, rttMs: 1.5, ping: async () => 99 },
+        {
+          peerKey: ids.R1.publicKey,
+          rttMs: 1.5,
+          ping: async () => 99,
+          stats: () => ({ bytesIn: carried.r1, bytesOut: 0 }),
+        },
         {
           peerKey: ids.R2.publicKey,
           rttMs: undefined,
@@ -137,11 +145,13 @@ function agentWith(script: Script, extra: Partial<RouteServerSettings> = {}) {
             pings++;
             return 3;
           },
+          stats: idle,
         },
         {
           peerKey: ids.D.publicKey,
           rttMs: undefined,
           ping: () => Promise.reject(new Error('closed')),
+          stats: idle,
         },
       ],
       addDescriptors: (list) => added.push(list.length),
@@ -152,7 +162,7 @@ function agentWith(script: Script, extra: Partial<RouteServerSettings> = {}) {
       logger: silentLogger,
     },
   );
-  return { agent, added, randomAsks, pings: () => pings };
+  return { agent, added, randomAsks, pings: () => pings, carried };
 }
 
 const newScript = (over: Partial<Script> = {}): Script => ({
@@ -173,8 +183,11 @@ const ask = (dest: Name | Uint8Array, exclude: Uint8Array[] = []): PathAsk => ({
 describe('route-server agent', () => {
   it('registers, reports measured links with a rising sequence, and registers again when forgotten', async () => {
     const script = newScript({ forgetOnce: true });
-    const { agent, pings } = agentWith(script);
+    const { agent, pings, carried } = agentWith(script);
     await agent.start();
+    // R1's link carries 50 MiB before the next report (a few ms later).
+    carried.r1 = 50 * 2 ** 20;
+    await new Promise((r) => setTimeout(r, 20));
     // Two calls at once make one report (the second joins the first).
     await Promise.all([agent.report(), agent.report()]);
     agent.close();
@@ -200,6 +213,13 @@ describe('route-server agent', () => {
       ]),
     );
     expect(pings()).toBe(2);
+    // Capacity: the configured 10 MiB/s until a link is seen carrying more.
+    const caps = (r: LinkReport) => r.links.map((l) => l.capacity);
+    expect(caps(first)).toEqual([10_240, 10_240]);
+    const [r1, r2] = caps(second) as [number, number];
+    const [a, b] = toHex(ids.R1.publicKey) < toHex(ids.R2.publicKey) ? [r1, r2] : [r2, r1];
+    expect(a).toBeGreaterThan(10_240); // ≥ 50 MiB in < 1 s
+    expect(b).toBe(10_240);
     expect(agent.stats()).toMatchObject({ published: 2, reports: 2, snapshots: 1, failures: 0 });
   });
 

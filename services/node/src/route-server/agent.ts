@@ -6,7 +6,9 @@
  *   `publishIntervalMs` so the server's TTL keeps it listed;
  * - reports its links: every `reportIntervalMs` a signed link report with
  *   each open link's measured round trip (keepalive RTT, or a ping when
- *   none is known yet) and the configured capacity;
+ *   none is known yet) and its capacity: the most it was seen to carry
+ *   (bytes both ways per second over a report period, the peak of the
+ *   last ten periods), never less than the configured `linkCapacity`;
  * - keeps a verified copy of the directory (DirectoryReplica): one snapshot
  *   at start (bootstrap), then diffs every `syncIntervalMs`; the copy's
  *   descriptors feed the node's own directory so it can dial every hop;
@@ -58,7 +60,7 @@ export interface RouteServerSettings {
   readonly syncIntervalMs?: number;
   /** Bound on one request to the route server (ms). @default 5000 */
   readonly timeoutMs?: number;
-  /** Capacity (KiB/s) reported for every link (not measured). @default 10240 */
+  /** Capacity (KiB/s) reported for a link until it was seen carrying more. @default 10240 */
   readonly linkCapacity?: number;
   /** Ask the route server for paths; false = always choose from the local copy. @default true */
   readonly ask?: boolean;
@@ -70,11 +72,7 @@ export interface RouteServerAgentDeps {
   /** The node's descriptor signed now (a later issuedAt than the last one). */
   resign(): NodeDescriptor;
   /** Open links: peer key, smoothed RTT (ms) and a ping. */
-  links(): readonly {
-    peerKey: Uint8Array;
-    rttMs: number | undefined;
-    ping(): Promise<number>;
-  }[];
+  links(): readonly AgentLink[];
   /** Verifies and adds descriptors to the node's directory. */
   addDescriptors(list: readonly (NodeDescriptor | Uint8Array)[]): unknown;
   /** A fetch through the mesh to `mesh` (set when `mesh` is). */
@@ -83,6 +81,18 @@ export interface RouteServerAgentDeps {
   randomPath(request: PathAsk): PathHop[];
   readonly logger: NodeLogger;
 }
+
+/** An open link as the agent sees it (SecureLink has all of it). */
+export interface AgentLink {
+  readonly peerKey: Uint8Array;
+  readonly rttMs: number | undefined;
+  ping(): Promise<number>;
+  /** Bytes carried so far (for the capacity measure). */
+  stats(): { readonly bytesIn: number; readonly bytesOut: number };
+}
+
+/** Report periods whose peak throughput a link's capacity remembers. */
+const CAPACITY_PERIODS = 10;
 
 /** A path wanted (PathRequest of node.ts without its relay list). */
 export interface PathAsk {
@@ -196,7 +206,25 @@ export function createRouteServerAgent(
     counters.published++;
   }
 
-  async function measure(link: ReturnType<RouteServerAgentDeps['links']>[number]) {
+  // Per peer: bytes carried at the last report, and the rates (KiB/s) of the last periods.
+  const traffic = new Map<string, { bytes: number; at: number; rates: number[] }>();
+
+  /** The link's capacity: its peak observed throughput, at least the configured one. */
+  function capacityOf(link: AgentLink, now: number): number {
+    const s = link.stats();
+    const key = toHex(link.peerKey);
+    const bytes = s.bytesIn + s.bytesOut;
+    const held = traffic.get(key);
+    const rates = held?.rates ?? [];
+    if (held && now > held.at && bytes >= held.bytes) {
+      rates.push((bytes - held.bytes) / 1024 / ((now - held.at) / 1000));
+      if (rates.length > CAPACITY_PERIODS) rates.shift();
+    }
+    traffic.set(key, { bytes, at: now, rates });
+    return Math.min(0xffff_ffff, Math.max(capacity, Math.round(Math.max(0, ...rates))));
+  }
+
+  async function measure(link: AgentLink) {
     let ms = link.rttMs;
     if (ms === undefined) {
       ms = await Promise.race([
@@ -206,17 +234,17 @@ export function createRouteServerAgent(
     }
     if (ms === undefined) return undefined;
     const rttMicros = Math.min(MAX_RTT_MICROS, Math.max(1, Math.round(ms * 1000)));
-    return { peer: link.peerKey, rttMicros, capacity };
+    return { peer: link.peerKey, rttMicros, capacity: capacityOf(link, Date.now()) };
   }
 
   async function reportNow(): Promise<void> {
-    const measured = await Promise.all(
-      deps
-        .links()
-        .filter((l) => toHex(l.peerKey) !== selfHex)
-        .slice(0, MAX_LINKS_PER_REPORT)
-        .map(measure),
-    );
+    const open = deps
+      .links()
+      .filter((l) => toHex(l.peerKey) !== selfHex)
+      .slice(0, MAX_LINKS_PER_REPORT);
+    const current = new Set(open.map((l) => toHex(l.peerKey)));
+    for (const k of traffic.keys()) if (!current.has(k)) traffic.delete(k);
+    const measured = await Promise.all(open.map(measure));
     // A strictly increasing sequence that survives restarts: the clock, bumped.
     sequence = Math.max(sequence + 1, Date.now());
     const signed = signLinkReport(
