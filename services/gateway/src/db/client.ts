@@ -4,6 +4,18 @@
  * PGlite (in memory, or in a data directory). Both expose the same drizzle
  * API; `rows()` hides the one difference in how raw query results come back.
  */
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
@@ -75,7 +87,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       close: () => client.end({ timeout: 5 }),
     };
   }
-  const client = opts.pgliteDir ? new PGlite(opts.pgliteDir) : new PGlite();
+  const client = await migratedPglite(opts.pgliteDir);
   const db = drizzlePglite(client);
   await migratePglite(db, { migrationsFolder: MIGRATIONS });
   return {
@@ -90,6 +102,45 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       ),
     close: () => client.close(),
   };
+}
+
+/**
+ * A PGlite (in memory, or in `dir`) with the schema migrated. Creating a
+ * cluster (initdb) is most of PGlite's start-up (~1 s); so the first one made
+ * on this machine is migrated and dumped to a file in the temp directory,
+ * named by a hash of the migrations and the PGlite version, and later new
+ * ones (tests, dev gateways, in any process) start from a copy of it
+ * (~0.3 s). A directory that already holds a database opens as it is. The
+ * migrator still runs after (a no-op when nothing is new).
+ */
+async function migratedPglite(dir: string | undefined): Promise<PGlite> {
+  if (dir && existsSync(join(dir, 'PG_VERSION'))) return PGlite.create(dir);
+  // PGlite's installed path names its version (pnpm store: …/@electric-sql+pglite@x.y.z/…).
+  const hash = createHash('sha256').update(
+    realpathSync(createRequire(import.meta.url).resolve('@electric-sql/pglite')),
+  );
+  for (const f of readdirSync(MIGRATIONS, { recursive: true }).map(String).sort()) {
+    if (f.endsWith('.sql') || f.endsWith('.json'))
+      hash.update(f).update(readFileSync(join(MIGRATIONS, f)));
+  }
+  const file = join(tmpdir(), `skymesh-gateway-pglite-${hash.digest('hex').slice(0, 16)}.tar`);
+  try {
+    const blob = new Blob([readFileSync(file)]);
+    return await PGlite.create(dir ? { dataDir: dir, loadDataDir: blob } : { loadDataDir: blob });
+  } catch {
+    // no template yet (or an unreadable one): make it
+  }
+  const fresh = await PGlite.create(dir ? { dataDir: dir } : {});
+  await migratePglite(drizzlePglite(fresh), { migrationsFolder: MIGRATIONS });
+  try {
+    const dump = await fresh.dumpDataDir('none');
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, new Uint8Array(await dump.arrayBuffer()));
+    renameSync(tmp, file); // atomic: a concurrent reader sees a whole file or none
+  } catch {
+    // the template is only a speed-up
+  }
+  return fresh;
 }
 
 /** Runs raw SQL and returns its rows (postgres.js answers an array, PGlite `{ rows }`). */
