@@ -65,6 +65,29 @@ export function encodeCell(
   return cell;
 }
 
+// Cells the data path makes are carved out of shared 64 KiB slabs: one
+// ArrayBuffer (and one backing store for the garbage collector to free) per
+// ~30 cells instead of one each. Each slice is zero when handed out and used
+// once; the slab is freed when its last cell is.
+const SLAB_SIZE = 64 * 1024;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+/**
+ * A zeroed array of `length` bytes (≤ 4 KiB) from the current slab: a view,
+ * whose `.buffer` other cells share — read it only through the view.
+ */
+export function allocCellBuffer(length: number = CELL_SIZE): Uint8Array {
+  if (length > 4096) return new Uint8Array(length);
+  if (slabUsed + length > slab.length) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + length);
+  slabUsed += length;
+  return out;
+}
+
 /** Writes the route header (route ID, command) into the first 5 bytes of `cell`. */
 export function writeRouteHeader(cell: Uint8Array, routeId: number, command: RouteCommand): void {
   cell[0] = routeId >>> 24;

@@ -29,7 +29,7 @@
  */
 import { chacha20poly1305OpenInto, chacha20poly1305SealInto, randomBytes } from '@skymesh/crypto';
 import { CELL_SIZE, MAX_HOPS } from '../constants.js';
-import { writeRouteHeader } from './cell.js';
+import { allocCellBuffer, writeRouteHeader } from './cell.js';
 import {
   CELL_BODY_SIZE,
   INNER_TRAILER_SIZE,
@@ -108,7 +108,7 @@ export function sealForwardCell(
   if (n < 1 || n > MAX_HOPS) throw new OnionError('ONION_BAD_CELL', `1..${MAX_HOPS} hops`);
   const nonce = writeLayerNonce(NONCE, NonceDomain.FORWARD, counter);
   const shift = LAYER_SHIFT * (n - 1);
-  const buf = new Uint8Array(CELL_SIZE + shift);
+  const buf = allocCellBuffer(CELL_SIZE + shift);
   const pt = buf.subarray(H, H + PT);
   // The prefix (16·n bytes): what hop j's ciphertext starts with is 16 zero
   // bytes, then the earlier prefix as decrypted by hop j − 1. Built in place
@@ -186,7 +186,7 @@ export function relayForwardCell(
   body: Uint8Array,
 ): Uint8Array | null {
   if (!checkBody(body)) return null;
-  const cell = new Uint8Array(CELL_SIZE);
+  const cell = allocCellBuffer();
   const nonce = writeLayerNonce(NONCE, NonceDomain.FORWARD, counter);
   if (!chacha20poly1305OpenInto(cell.subarray(H + LAYER_SHIFT), key, nonce, body)) return null;
   writeRouteHeader(cell, routeId, RouteCommand.DATA);
@@ -223,7 +223,7 @@ export function sealBackwardCell(
   payload: Uint8Array,
 ): Uint8Array {
   checkPayload(payload);
-  const cell = new Uint8Array(CELL_SIZE);
+  const cell = allocCellBuffer();
   const body = cell.subarray(H);
   const pt = body.subarray(0, PT);
   writeInner(pt, type, payload);
@@ -259,7 +259,7 @@ export function relayBackwardCell(
   counter: number,
   body: Uint8Array,
 ): Uint8Array {
-  const cell = new Uint8Array(CELL_SIZE);
+  const cell = allocCellBuffer();
   if (body.length !== L) throw new OnionError('ONION_BAD_CELL', 'bad body length');
   streamXorInto(cell.subarray(H), key, writeLayerNonce(NONCE, NonceDomain.BACKWARD, counter), body);
   writeRouteHeader(cell, routeId, RouteCommand.DATA);
