@@ -3,7 +3,8 @@
  * destination in this process, ws links on loopback) and the process CPU µs
  * per 2 KiB cell. For profiling:
  *   node --import tsx --conditions=@skymesh/source --cpu-prof bench/hot.ts
- * Environment: BENCH_MB (default 32).
+ * Environment: BENCH_MB (default 32), BENCH_TRANSPORT (ws | tcp, default ws),
+ * BENCH_FRAMES=1 prints each link's cells per frame.
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -12,7 +13,13 @@ import { startMesh } from '../src/node/testing.js';
 
 const MB = Number(process.env.BENCH_MB ?? 32);
 let received = 0;
+const transport = process.env.BENCH_TRANSPORT === 'tcp' ? 'tcp' : 'ws';
 const mesh = await startMesh(4, {
+  node: {
+    listen: [{ transport, host: '127.0.0.1', port: 0 }],
+    // BENCH_TUNING: JSON NodeTuning, for experiments.
+    ...(process.env.BENCH_TUNING ? { tuning: JSON.parse(process.env.BENCH_TUNING) } : {}),
+  },
   onStream: (s) => {
     s.on('error', () => {});
     s.on('data', (c: Buffer) => {

@@ -16,8 +16,11 @@
  *   tput_MB_per_cpu_s_route3  the same per CPU-second this process used (all four
  *                         nodes' work): what the route costs, less the machine's load
  *   failover_stall_ms     longest gap in received bytes after the middle relay crashes
- *   bytes_per_idle_route  heap after GC per idle 3-hop route, summed over the four
- *                         nodes that hold its state (source, 2 relays, destination)
+ *   bytes_per_idle_route_all_nodes  heap after GC per idle 3-hop route, summed over
+ *                         the four nodes that hold its state (source, 2 relays, destination)
+ *   bytes_per_idle_route_per_relay  what one relay holds per idle route: half of
+ *                         (3-hop route − 1-hop route), both summed over their nodes; the
+ *                         source's two extra hop key pairs count in, so an upper bound
  *
  *   procs                 the 3-hop upload and stream echo again with the two relays
  *                         and the destination in child processes (this file, run as --bench-child),
@@ -43,7 +46,7 @@ import {
   startMesh,
   type TestMesh,
 } from '../src/node/testing.js';
-import { createNode, type MeshNode } from '../src/node.js';
+import { createNode, type MeshNode, type NodeTuning } from '../src/node.js';
 import type { PathHop } from '../src/route/index.js';
 
 setFlagsFromString('--expose-gc');
@@ -270,23 +273,34 @@ async function main() {
   }
 
   stage('idle');
-  // Idle routes: heap per route after GC.
-  const idle: RouteChannel[] = [];
+  // Idle routes: heap per route after GC, for 3-hop routes (source, two
+  // relays, destination all in this process) and for 1-hop routes (source
+  // and destination only); a relay's share is half the difference.
   const held: RouteChannel[] = [];
   dst.router.onIncomingRoute((ch) => held.push(ch));
-  for (let i = 0; i < 20; i++) idle.push(await src.router.buildRoute(path([1, 2, 6])));
-  await new Promise((r) => setTimeout(r, 200));
-  gc();
-  gc();
-  const heap0 = process.memoryUsage().heapUsed;
-  for (let i = 0; i < IDLE_ROUTES; i++) idle.push(await src.router.buildRoute(path([3, 4, 6])));
-  await new Promise((r) => setTimeout(r, 200));
-  gc();
-  gc();
-  const perRoute = (process.memoryUsage().heapUsed - heap0) / IDLE_ROUTES;
-  for (const ch of idle) ch.close();
-  for (const ch of held) ch.close();
-  await new Promise((r) => setTimeout(r, 200));
+  const idleHeap = async (ids: number[]) => {
+    const idle: RouteChannel[] = [];
+    for (let i = 0; i < 20; i++) idle.push(await src.router.buildRoute(path(ids)));
+    await new Promise((r) => setTimeout(r, 200));
+    gc();
+    gc();
+    const heap0 = process.memoryUsage().heapUsed;
+    for (let i = 0; i < IDLE_ROUTES; i++) {
+      // Paced under the relays' SETUP token bucket (200/s, burst 400 per link).
+      if (i % 100 === 99) await new Promise((r) => setTimeout(r, 600));
+      idle.push(await src.router.buildRoute(path(ids)));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    gc();
+    gc();
+    const perRoute = (process.memoryUsage().heapUsed - heap0) / IDLE_ROUTES;
+    for (const ch of idle) ch.close();
+    for (const ch of held.splice(0)) ch.close();
+    await new Promise((r) => setTimeout(r, 200));
+    return perRoute;
+  };
+  const perRoute3 = await idleHeap([3, 4, 6]);
+  const perRoute1 = await idleHeap([6]);
 
   // A fresh mesh for the session measurements (its routers' handlers untouched).
   await mesh.close();
@@ -320,13 +334,18 @@ async function main() {
     tput_MBps_route3: round(tput3.mbps),
     tput_MB_per_cpu_s_route3: round(tput3.perCpuSecond),
     failover_stall_ms: round(stall, 0),
-    bytes_per_idle_route: Math.round(perRoute),
+    bytes_per_idle_route_all_nodes: Math.round(perRoute3),
+    bytes_per_idle_route_per_relay: Math.round((perRoute3 - perRoute1) / 2),
     procs: procs && {
       tput_MBps_route3: round(procs.tput_MBps_route3),
       rtt_us_stream3_p50: round(procs.rtt_us_stream3_p50, 0),
       cpu_share: Object.fromEntries(
         Object.entries(procs.cpu_share).map(([k, v]) => [k, round(v, 2)]),
       ),
+      cpu_ms_per_MB: Object.fromEntries(
+        Object.entries(procs.cpu_ms_per_MB).map(([k, v]) => [k, round(v, 2)]),
+      ),
+      ceiling_MBps_2cores: round(procs.ceiling_MBps_2cores),
     },
     in_process: true,
     upload_MB: MB,
@@ -398,6 +417,12 @@ async function failover(
 
 // ── child processes ─────────────────────────────────────────────────────
 
+/** BENCH_TUNING (JSON NodeTuning) for experiments; the reported runs use the defaults. */
+function benchTuning(): { tuning?: NodeTuning } {
+  const t = process.env.BENCH_TUNING;
+  return t ? { tuning: JSON.parse(t) as NodeTuning } : {};
+}
+
 type ToChild =
   | { type: 'start'; seed: string }
   | { type: 'directory'; list: DescriptorJSON[] }
@@ -418,6 +443,7 @@ async function child(): Promise<void> {
   process.on('message', async (m: ToChild) => {
     if (m.type === 'start') {
       node = await createNode({
+        ...benchTuning(),
         seed: fromHex(m.seed),
         onStream: (s, target) => {
           s.on('error', () => {});
@@ -454,6 +480,13 @@ export interface MultiProcessResult {
   rtt_us_stream3_p50: number;
   /** CPU seconds the source process used per second of the upload (1 = one full core). */
   cpu_share: { source: number; relay1: number; relay2: number; destination: number };
+  /** CPU milliseconds each process spent per MB uploaded (independent of the machine's load). */
+  cpu_ms_per_MB: { source: number; relay1: number; relay2: number; destination: number };
+  /**
+   * 2000 / (sum of cpu_ms_per_MB): MB/s the four processes could move if they
+   * had this machine's two cores to themselves (no other load, perfect overlap).
+   */
+  ceiling_MBps_2cores: number;
 }
 
 function once<T>(c: ChildProcess, type: string): Promise<T> {
@@ -471,7 +504,15 @@ function once<T>(c: ChildProcess, type: string): Promise<T> {
 export async function runMultiProcess(mb: number): Promise<MultiProcessResult> {
   const children = [0, 1, 2].map(() =>
     fork(new URL(import.meta.url).pathname, ['--bench-child'], {
-      execArgv: ['--import', 'tsx', '--conditions=@skymesh/source'],
+      execArgv: [
+        '--import',
+        'tsx',
+        '--conditions=@skymesh/source',
+        // BENCH_CHILD_PROF=dir: a CPU profile of each child, for bench work.
+        ...(process.env.BENCH_CHILD_PROF
+          ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROF}`]
+          : []),
+      ],
     }),
   );
   try {
@@ -484,6 +525,7 @@ export async function runMultiProcess(mb: number): Promise<MultiProcessResult> {
     for (const c of children) c.send({ type: 'directory', list: descs } satisfies ToChild);
     const dst = descs[2]!;
     const src = await createNode({
+      ...benchTuning(),
       directory: descs,
       // Relays are the two children, the destination the third.
       choosePath: (req) =>
@@ -524,15 +566,26 @@ export async function runMultiProcess(mb: number): Promise<MultiProcessResult> {
       s.destroy();
       await client.close();
       const sorted = rtts.slice(50).sort((a, b) => a - b);
+      const cpu_share = {
+        source: sourceCpu,
+        relay1: shares[0]!,
+        relay2: shares[1]!,
+        destination: shares[2]!,
+      };
+      const perMB = (share: number) => (share * secs * 1000) / (total / 1e6);
+      const cpu_ms_per_MB = {
+        source: perMB(cpu_share.source),
+        relay1: perMB(cpu_share.relay1),
+        relay2: perMB(cpu_share.relay2),
+        destination: perMB(cpu_share.destination),
+      };
+      const sum = Object.values(cpu_ms_per_MB).reduce((a, b) => a + b, 0);
       return {
         tput_MBps_route3: total / 1e6 / secs,
         rtt_us_stream3_p50: sorted[Math.floor(sorted.length / 2)]!,
-        cpu_share: {
-          source: sourceCpu,
-          relay1: shares[0]!,
-          relay2: shares[1]!,
-          destination: shares[2]!,
-        },
+        cpu_share,
+        cpu_ms_per_MB,
+        ceiling_MBps_2cores: 2000 / sum,
       };
     } finally {
       await src.close();
@@ -558,7 +611,11 @@ export async function runMultiProcess(mb: number): Promise<MultiProcessResult> {
 }
 
 if (process.argv.includes('--bench-child')) await child();
-else {
+else if (process.env.BENCH_ONLY === 'procs') {
+  // Only the child-process part (for profiling and tuning runs).
+  process.stdout.write(`${JSON.stringify(await runMultiProcess(MB))}\n`);
+  process.exit(0);
+} else {
   await main();
   process.exit(0);
 }
