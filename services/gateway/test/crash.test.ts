@@ -84,6 +84,8 @@ function startProcess(): Promise<string> {
         WITHDRAW_POLL_MS: '100',
         LOG_LEVEL: 'warn',
         NODE_ENV: 'test',
+        // One signature worker: each starts its own TypeScript loader (slow to boot).
+        CRYPTO_WORKERS: '1',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
