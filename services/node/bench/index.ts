@@ -46,7 +46,7 @@ import {
   startMesh,
   type TestMesh,
 } from '../src/node/testing.js';
-import { createNode, type MeshNode, type NodeTuning } from '../src/node.js';
+import { createNode, type MeshNode, type NodeInit, type NodeTuning } from '../src/node.js';
 import type { PathHop } from '../src/route/index.js';
 
 setFlagsFromString('--expose-gc');
@@ -417,10 +417,19 @@ async function failover(
 
 // ── child processes ─────────────────────────────────────────────────────
 
-/** BENCH_TUNING (JSON NodeTuning) for experiments; the reported runs use the defaults. */
-function benchTuning(): { tuning?: NodeTuning } {
+/**
+ * For experiments (the reported runs use neither): BENCH_TUNING (JSON
+ * NodeTuning) and BENCH_TRANSPORT=tcp (the child nodes listen on raw TCP
+ * instead of ws).
+ */
+function benchTuning(): { tuning?: NodeTuning; listen?: NodeInit['listen'] } {
   const t = process.env.BENCH_TUNING;
-  return t ? { tuning: JSON.parse(t) as NodeTuning } : {};
+  return {
+    ...(t ? { tuning: JSON.parse(t) as NodeTuning } : {}),
+    ...(process.env.BENCH_TRANSPORT === 'tcp'
+      ? { listen: [{ transport: 'tcp', host: '127.0.0.1', port: 0 }] }
+      : {}),
+  };
 }
 
 type ToChild =
