@@ -1,5 +1,14 @@
-/** @skymesh/local-stack — the route server and the local mesh in one process (`pnpm mesh`). */
-export { runLocalStackCli, STACK_HELP } from './cli.js';
+/** @skymesh/local-stack — the route server, the development gateway and the local mesh in one process (`pnpm mesh`). */
+export { DEFAULT_ACCOUNTS_FILE, describeGateway, runLocalStackCli, STACK_HELP } from './cli.js';
+export {
+  GATEWAY_MESH_PORT,
+  gatewayOverMesh,
+  meshWebSocket,
+  type StackDemoAccount,
+  type StackGateway,
+  type StackGatewayOptions,
+  startStackGateway,
+} from './gateway.js';
 export {
   type RouteServerOptions,
   type RunningRouteServer,
