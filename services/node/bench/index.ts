@@ -562,10 +562,20 @@ export async function runMultiProcess(mb: number): Promise<MultiProcessResult> {
       const chunk = Buffer.alloc(64 * 1024, 5);
       const t0 = performance.now();
       const c0 = process.cpuUsage();
-      for (let sent = 0; sent < total; sent += chunk.length) {
-        if (!s.write(chunk)) await new Promise<void>((r) => s.once('drain', () => r()));
-      }
-      await done;
+      // A stalled upload fails the run instead of hanging it.
+      let stall: NodeJS.Timeout | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        stall = setTimeout(() => reject(new Error('procs upload stalled for 120 s')), 120_000);
+      });
+      await Promise.race([
+        (async () => {
+          for (let sent = 0; sent < total; sent += chunk.length) {
+            if (!s.write(chunk)) await new Promise<void>((r) => s.once('drain', () => r()));
+          }
+          await done;
+        })(),
+        stalled,
+      ]).finally(() => clearTimeout(stall));
       const secs = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(c0);
       const sourceCpu = (cpu.user + cpu.system) / 1e6 / secs;
