@@ -1,10 +1,11 @@
-// Sums the vitest JSON reports every package wrote and prints one line.
+// Sums the vitest JSON reports every workspace package (packages/*, services/*,
+// tools/*) wrote and prints one line.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 let passed = 0;
 let failed = 0;
 let files = 0;
-for (const top of ['packages', 'services']) {
+for (const top of ['packages', 'services', 'tools']) {
   if (!existsSync(top)) continue;
   for (const dir of readdirSync(top)) {
     const path = `${top}/${dir}/test-results.json`;

@@ -16,7 +16,7 @@ else
   echo "test: no PostgreSQL here; the gateway's real-Postgres tests will fail" >&2
 fi
 
-rm -f packages/*/test-results.json services/*/test-results.json
+rm -f packages/*/test-results.json services/*/test-results.json tools/*/test-results.json
 status=0
 pnpm exec turbo run test --concurrency=2 --output-logs=full || status=$?
 node scripts/test-summary.mjs || status=1
