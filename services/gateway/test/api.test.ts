@@ -10,7 +10,9 @@ import {
   signCall,
   verifyAccountChain,
 } from '@skymesh/protocol/gateway';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rows } from '../src/db/client.js';
 import { scanDeposits } from '../src/deposits.js';
 import type { Gateway } from '../src/gateway.js';
 import { conservation } from '../src/postings.js';
@@ -247,6 +249,51 @@ describe.each(['postgres', 'pglite'] as const)('gateway API on %s', (driver) => 
     await a.fetchBalance();
     const claim = { balance: await a.fetchBalance(), nextSequence: a.nextSequence, links: [] };
     expect(checkDispute(gw.ledger.gatewayKey, a.links, claim).verdict).toBe('explained');
+  });
+  it('a batch whose transaction fails rolls back whole (rows written early included); its calls are retried one by one', async () => {
+    const senders = await Promise.all(Array.from({ length: 12 }, () => openAccount(gw)));
+    const poison = await openAccount(gw);
+    const target = await openAccount(gw);
+    for (const c of [...senders, poison]) gw.devChain!.faucet(await c.depositAddress(), COIN);
+    gw.devChain!.mine();
+    await gw.scanDeposits();
+    // The receipts insert fails for the poison account's calls: in a batch, after
+    // the journal entries were already sent (they go out while receipts are signed).
+    await gw.database.db.execute(
+      sql.raw(`CREATE FUNCTION fail_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'poisoned receipt'; END $$`),
+    );
+    await gw.database.db.execute(
+      sql.raw(`CREATE TRIGGER poison BEFORE INSERT ON receipts FOR EACH ROW
+        WHEN (NEW.account = ${BigInt.asIntN(64, poison.account)}) EXECUTE FUNCTION fail_poison()`),
+    );
+    const count = async (table: string) =>
+      Number(
+        (
+          await rows<{ n: unknown }>(gw.database.db, sql.raw(`SELECT count(*) AS n FROM ${table}`))
+        )[0]!.n,
+      );
+    const failures0 = gw.ledger.stats.batchFailures;
+    const entries0 = await count('entries');
+    // The writer takes the first call that arrives alone; the poisoned call comes last,
+    // in the batch of the others.
+    const results = await Promise.all([
+      ...senders.map((s) => codeOf(s.transfer(target.account, 7_000n))),
+      codeOf(poison.transfer(target.account, 5_000n)),
+    ]);
+    expect(results.pop()).toBe('GW_INTERNAL');
+    expect(results).toEqual(senders.map(() => undefined));
+    // Two failures: the shared batch, then the poisoned call retried alone (so it was not alone).
+    expect(gw.ledger.stats.batchFailures - failures0).toBe(2);
+    await gw.database.db.execute(sql.raw('DROP TRIGGER poison ON receipts'));
+    // Exactly the 12 good transfers are in the journal; the poisoned one left nothing.
+    expect((await count('entries')) - entries0).toBe(12);
+    expect(await target.fetchBalance()).toBe(12n * 7_000n);
+    // The poisoned call was not applied: re-sent now, it applies once.
+    await poison.resume();
+    expect(await poison.fetchBalance()).toBe(COIN - 5_000n);
+    await state();
+    expect(await count('receipts')).toBe(gw.ledger.logSize);
   });
 });
 
