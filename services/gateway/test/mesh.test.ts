@@ -6,6 +6,7 @@
 // and nothing IP-like reaches the gateway's database rows or its logs.
 import type { Duplex } from 'node:stream';
 import { Identity } from '@skymesh/crypto';
+import { type NodeWithApps, nodeAppsConfigSchema, startNodeWithApps } from '@skymesh/node/apps';
 import {
   GatewayClient,
   generateAccount,
@@ -15,13 +16,6 @@ import {
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-// The node's apps (publish map, dialer) are not exported from @skymesh/node's
-// entry point; the test uses them from the package's sources.
-import {
-  type NodeWithApps,
-  nodeAppsConfigSchema,
-  startNodeWithApps,
-} from '../../node/src/apps/index.js';
 import { rows } from '../src/db/client.js';
 import type { Gateway } from '../src/gateway.js';
 import { codeOf, listeningGateway } from './_harness.js';
