@@ -157,12 +157,19 @@ function laterStream(open: () => Promise<Duplex>): Duplex {
     construct(cb) {
       open().then((s) => {
         inner = s;
+        let ended = false;
         s.on('data', (chunk) => {
           if (!outer.push(chunk)) s.pause();
         });
-        s.on('end', () => outer.push(null));
+        s.on('end', () => {
+          ended = true;
+          outer.push(null);
+        });
         s.on('error', (e) => outer.destroy(e));
-        s.on('close', () => outer.destroy());
+        // Closed without an end: the stream was cut; after one, what is buffered is still read.
+        s.on('close', () => {
+          if (!ended) outer.destroy();
+        });
         cb();
       }, cb);
     },
