@@ -10,9 +10,12 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { CELL_SIZE } from '@skymesh/protocol';
 import { startMesh } from '../src/node/testing.js';
+import type { SessionStream } from '../src/session/stream.js';
+import { nodeDebugState, STALL_MS, watchProgress } from './debug.js';
 
 const MB = Number(process.env.BENCH_MB ?? 32);
 let received = 0;
+const sinks: SessionStream[] = [];
 const transport = process.env.BENCH_TRANSPORT === 'tcp' ? 'tcp' : 'ws';
 const mesh = await startMesh(4, {
   node: {
@@ -21,6 +24,7 @@ const mesh = await startMesh(4, {
     ...(process.env.BENCH_TUNING ? { tuning: JSON.parse(process.env.BENCH_TUNING) } : {}),
   },
   onStream: (s) => {
+    sinks.push(s);
     s.on('error', () => {});
     s.on('data', (c: Buffer) => {
       received += c.length;
@@ -35,10 +39,24 @@ const total = MB * 1024 * 1024;
 const chunk = Buffer.alloc(64 * 1024, 7);
 const t0 = performance.now();
 const c0 = process.cpuUsage();
+// An upload that stops moving (BENCH_STALL_S) dumps every node's data-path state and fails.
+const stop = watchProgress(
+  () => received,
+  STALL_MS,
+  (idle) => {
+    const dump = mesh.nodes.map((n, i) =>
+      nodeDebugState(n, i === 0 ? [s] : i === mesh.nodes.length - 1 ? sinks : []),
+    );
+    process.stderr.write(`STALL DUMP ${JSON.stringify({ received, dump }, null, 1)}\n`);
+    console.error(`hot.ts upload stalled for ${Math.round(idle / 1000)} s`);
+    process.exit(2);
+  },
+);
 for (let sent = 0; sent < total; sent += chunk.length) {
   if (!s.write(chunk)) await new Promise<void>((r) => s.once('drain', () => r()));
 }
 while (received < total) await new Promise((r) => setTimeout(r, 1));
+stop();
 const secs = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(c0);
 const cells = total / CELL_SIZE;

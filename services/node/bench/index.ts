@@ -49,6 +49,8 @@ import {
 } from '../src/node/testing.js';
 import { createNode, type MeshNode, type NodeInit, type NodeTuning } from '../src/node.js';
 import type { PathHop } from '../src/route/index.js';
+import type { SessionStream } from '../src/session/stream.js';
+import { nodeDebugState, STALL_MS, watchProgress } from './debug.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -440,11 +442,14 @@ type ToChild =
   | { type: 'directory'; list: DescriptorJSON[] }
   | { type: 'expect'; bytes: number }
   | { type: 'cpu' }
+  | { type: 'dump' }
   | { type: 'close' };
 type FromChild =
   | { type: 'ready'; descriptor: DescriptorJSON }
+  | { type: 'expecting' }
   | { type: 'received' }
-  | { type: 'cpu'; share: number };
+  | { type: 'cpu'; share: number }
+  | { type: 'dump'; state: Record<string, unknown> };
 
 async function child(): Promise<void> {
   let node: MeshNode | undefined;
@@ -452,6 +457,7 @@ async function child(): Promise<void> {
   let want = Number.POSITIVE_INFINITY;
   let cpuMark = { at: performance.now(), usage: process.cpuUsage() };
   const send = (m: FromChild) => process.send!(m);
+  const streams: SessionStream[] = [];
   process.on('message', async (m: ToChild) => {
     if (m.type === 'start') {
       node = await createNode({
@@ -459,6 +465,7 @@ async function child(): Promise<void> {
         seed: fromHex(m.seed),
         onStream: (s, target) => {
           s.on('error', () => {});
+          streams.push(s);
           if (target.name === 'echo') s.pipe(s);
           else
             s.on('data', (c: Buffer) => {
@@ -475,10 +482,13 @@ async function child(): Promise<void> {
     else if (m.type === 'expect') {
       want = received + m.bytes;
       cpuMark = { at: performance.now(), usage: process.cpuUsage() };
+      send({ type: 'expecting' });
     } else if (m.type === 'cpu') {
       const now = performance.now();
       const u = process.cpuUsage(cpuMark.usage);
       send({ type: 'cpu', share: (u.user + u.system) / 1e3 / (now - cpuMark.at) });
+    } else if (m.type === 'dump') {
+      if (node) send({ type: 'dump', state: { received, ...nodeDebugState(node, streams) } });
     } else if (m.type === 'close') {
       await node?.close();
       process.exit(0);
@@ -556,26 +566,57 @@ export async function runMultiProcess(mb: number): Promise<MultiProcessResult> {
       const total = mb * 1024 * 1024;
       const dstChild = children[2]!;
       const done = once(dstChild, 'received');
-      for (const c of children)
-        c.send({ type: 'expect', bytes: c === dstChild ? total : 1e15 } satisfies ToChild);
+      // Each child confirms before the upload starts: an 'expect' that arrived
+      // after the first bytes would count them in its baseline and wait for
+      // more than is sent (the rare procs "hang" under load: every byte had
+      // arrived, the 'received' message never came).
+      await Promise.all(
+        children.map((c) => {
+          const ok = once(c, 'expecting');
+          c.send({ type: 'expect', bytes: c === dstChild ? total : 1e15 } satisfies ToChild);
+          return ok;
+        }),
+      );
       const s = client.openStream({ name: 'sink', port: 9 });
       const chunk = Buffer.alloc(64 * 1024, 5);
       const t0 = performance.now();
       const c0 = process.cpuUsage();
-      // A stalled upload fails the run instead of hanging it.
-      let stall: NodeJS.Timeout | undefined;
+      // A stalled upload (no record sent or acknowledged for BENCH_STALL_S)
+      // dumps every process's data-path state and fails the run.
+      let sent = 0;
+      let stop = () => {};
       const stalled = new Promise<never>((_, reject) => {
-        stall = setTimeout(() => reject(new Error('procs upload stalled for 120 s')), 120_000);
+        stop = watchProgress(
+          () => {
+            const st = client.stats();
+            return sent + st.recordsSent + st.recordsReceived;
+          },
+          STALL_MS,
+          async (idle) => {
+            const dumps = [{ who: 'source', sent, ...nodeDebugState(src, [s]) }];
+            for (const [i, c] of children.entries()) {
+              const got = once<{ state: Record<string, unknown> }>(c, 'dump');
+              c.send({ type: 'dump' } satisfies ToChild);
+              dumps.push({
+                who: ['relay1', 'relay2', 'destination'][i]!,
+                sent,
+                ...(await got).state,
+              });
+            }
+            process.stderr.write(`STALL DUMP ${JSON.stringify(dumps, null, 1)}\n`);
+            reject(new Error(`procs upload stalled for ${Math.round(idle / 1000)} s`));
+          },
+        );
       });
       await Promise.race([
         (async () => {
-          for (let sent = 0; sent < total; sent += chunk.length) {
+          for (; sent < total; sent += chunk.length) {
             if (!s.write(chunk)) await new Promise<void>((r) => s.once('drain', () => r()));
           }
           await done;
         })(),
         stalled,
-      ]).finally(() => clearTimeout(stall));
+      ]).finally(() => stop());
       const secs = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(c0);
       const sourceCpu = (cpu.user + cpu.system) / 1e6 / secs;

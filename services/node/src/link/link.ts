@@ -305,6 +305,28 @@ export class SecureLink implements CellLink {
     };
   }
 
+  /**
+   * Where this link's bytes sit and why it may be waiting, for stall
+   * diagnosis (bench/debug dumps). A snapshot; not for metrics.
+   */
+  debugState(): Record<string, unknown> {
+    return {
+      peer: this.peerAddress.slice(0, 12),
+      state: this.state,
+      queued: this.queue.length,
+      controls: this.controls.length,
+      transportBlocked: this.transportBlocked,
+      transportBuffered: this.conn.buffered,
+      wantDrain: this.wantDrain,
+      flushScheduled: this.flushScheduled,
+      closeRequested: this.closeRequested,
+      openerHolds: this.opener.buffered,
+      msSinceRecv: Math.round(performance.now() - this.lastRecv),
+      msSinceSend: Math.round(performance.now() - this.lastSend),
+      ...this.counters,
+    };
+  }
+
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;

@@ -171,6 +171,11 @@ export interface Router {
   /** Sets the handler of routes ending at this node; without one, setups are refused. */
   onIncomingRoute(handler: (channel: RouteChannel) => void): void;
   stats(): RouterStats;
+  /**
+   * Every route's queues and pause flags and every link's control backlog,
+   * for stall diagnosis (bench/debug dumps). A snapshot; not for metrics.
+   */
+  debugState(): Record<string, unknown>;
   /** Runs the timers now (keepalives, idle expiry, quarantine); the sweep timer calls it. */
   tick(): void;
   /** Tears every route down and stops the timer. */
@@ -1027,6 +1032,37 @@ class RouterImpl implements Router {
         p50: sorted.length > 0 ? sorted[Math.floor(sorted.length / 2)]! : 0,
         count: this.latencyCount,
       },
+    };
+  }
+
+  debugState(): Record<string, unknown> {
+    const side = (s: Side | undefined) =>
+      s && {
+        id: s.id,
+        queue: s.queue.length,
+        paused: s.paused,
+        pauseSent: s.pauseSent,
+        waiting: s.entry.waiting.has(s),
+        linkClosed: s.entry.closed,
+        peer: s.entry.link.peerAddress.slice(0, 12),
+      };
+    return {
+      routes: [...this.routes].map((r) => ({
+        role: r.role,
+        state: r.state,
+        fwdCounter: r.fwdCounter,
+        bwdCounter: r.bwdCounter,
+        prev: side(r.prev),
+        next: side(r.next),
+        channelWantsDrain: r.channel?.wantsDrain,
+      })),
+      links: [...this.entries.values()].map((e) => ({
+        peer: e.link.peerAddress.slice(0, 12),
+        control: e.control.length,
+        waiting: e.waiting.size,
+        routes: e.routes.size,
+      })),
+      drops: { ...this.drops },
     };
   }
 

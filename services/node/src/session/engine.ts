@@ -206,6 +206,36 @@ export class SessionEngine implements StreamHost {
     };
   }
 
+  /**
+   * Sequence numbers, credits, the outbox and every stream's flow-control
+   * state, for stall diagnosis (bench/debug dumps). A snapshot; not for metrics.
+   */
+  debugState(): Record<string, unknown> {
+    return {
+      state: this.state,
+      epoch: this.epoch,
+      sendSeq: this.sendSeq,
+      peerAck: this.peerAck,
+      nextResend: this.nextResend,
+      recvSeq: this.recvSeq,
+      retx: this.retx.length,
+      retxBytes: this.retxBytes,
+      outbox: this.outbox !== null,
+      ackDue: this.ackDue,
+      ackTimer: this.ackTimer !== null,
+      unackedIn: this.unackedIn,
+      flushing: this.flushing,
+      flushScheduled: this.flushScheduled,
+      sendSessionCredit: this.sendSessionCredit,
+      recvSessionCredit: this.recvSessionCredit,
+      sessionConsumed: this.sessionConsumed,
+      sessionWindowOwed: this.sessionWindowOwed,
+      dirty: this.dirty.size,
+      channel: this.channel?.status ?? null,
+      streams: [...this.streams.values()].map((s) => s.debugState()),
+    };
+  }
+
   /** Gives the engine the handshake's result. Streams opened earlier get the peer's window now. */
   establish(keys: SessionKeys, peer: SessionParams): void {
     if (this.state === 'ended') {

@@ -17,6 +17,8 @@ export interface StreamHost {
   consumed(bytes: number): void;
   /** The app destroyed the stream before both sides finished: reset it. */
   resetStream(stream: SessionStream, code: number): void;
+  /** The session's flow-control state, for stall diagnosis. */
+  debugState?(): Record<string, unknown>;
 }
 
 /** Options shared by every stream of a session. */
@@ -103,6 +105,31 @@ export class SessionStream extends Duplex {
       (this.chunk !== null && this.sendCredit > 0) ||
       (this.finPending && !this.finSent && this.chunk === null)
     );
+  }
+
+  /** Flow-control state, for stall diagnosis (SessionEngine.debugState). */
+  debugState(): Record<string, unknown> {
+    let inbound = 0;
+    for (let i = this.inboundHead; i < this.inbound.length; i++) inbound += this.inbound[i]!.length;
+    return {
+      id: this.id,
+      sendCredit: this.sendCredit,
+      recvCredit: this.recvCredit,
+      chunkLeft: this.chunk === null ? null : this.chunk.length - this.chunkOffset,
+      windowOwed: this.windowOwed,
+      consumed: this.consumed,
+      inbound,
+      wantsData: this.wantsData,
+      readableLength: this.readableLength,
+      writableLength: this.writableLength,
+      needOpen: this.needOpen,
+      finPending: this.finPending,
+    };
+  }
+
+  /** The carrying session's state (sequence numbers, credits, every stream), for stall diagnosis. */
+  debugSession(): Record<string, unknown> | undefined {
+    return this.host.debugState?.();
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
