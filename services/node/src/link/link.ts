@@ -157,6 +157,9 @@ export class SecureLink implements CellLink {
   private transportBlocked = false;
   private flushScheduled = false;
   private wantDrain = false;
+  /** sendCell calls refused for a full queue, and transport writes refused (debugState). */
+  private refusals = 0;
+  private transportRefusals = 0;
   private closeRequested = false;
   private closeSent = false;
   private peerClosed = false;
@@ -234,6 +237,7 @@ export class SecureLink implements CellLink {
     if (this.state !== 'open' || this.closeRequested) return false;
     if (this.queue.length >= this.opts.maxQueuedCells) {
       this.wantDrain = true;
+      this.refusals++;
       return false;
     }
     this.queue.push(cell);
@@ -318,6 +322,8 @@ export class SecureLink implements CellLink {
       transportBlocked: this.transportBlocked,
       transportBuffered: this.conn.buffered,
       wantDrain: this.wantDrain,
+      refusals: this.refusals,
+      transportRefusals: this.transportRefusals,
       flushScheduled: this.flushScheduled,
       closeRequested: this.closeRequested,
       openerHolds: this.opener.buffered,
@@ -381,7 +387,10 @@ export class SecureLink implements CellLink {
     this.counters.framesOut++;
     this.counters.bytesOut += frame.length;
     this.lastSend = performance.now();
-    if (!this.conn.write(frame)) this.transportBlocked = true;
+    if (!this.conn.write(frame)) {
+      this.transportBlocked = true;
+      this.transportRefusals++;
+    }
   }
 
   /** Queues a PING; returns its key, or undefined when the control queue is full. */

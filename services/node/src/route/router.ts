@@ -388,6 +388,9 @@ class RouterImpl implements Router {
   private cellsIn = 0;
   private cellsOut = 0;
   private cellsForwarded = 0;
+  /** PAUSE and RESUME cells sent (debugState). */
+  private pausesSent = 0;
+  private resumesSent = 0;
   private readonly drops: Record<DropReason, number> = {
     malformed: 0,
     unknownRoute: 0,
@@ -565,6 +568,8 @@ class RouterImpl implements Router {
   private sendControl(side: Side, command: RouteCommand): void {
     const e = side.entry;
     if (e.closed) return;
+    if (command === RouteCommand.PAUSE) this.pausesSent++;
+    else if (command === RouteCommand.RESUME) this.resumesSent++;
     const cell = encodeControlCell(side.id, command, side.token);
     if (e.control.length === 0 && e.link.sendCell(cell)) {
       this.cellsOut++;
@@ -1063,6 +1068,8 @@ class RouterImpl implements Router {
         routes: e.routes.size,
       })),
       drops: { ...this.drops },
+      pausesSent: this.pausesSent,
+      resumesSent: this.resumesSent,
     };
   }
 
