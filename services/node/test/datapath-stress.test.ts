@@ -117,6 +117,7 @@ function chunkyTransport(seed: number, highWater: number): Transport {
   };
 }
 
+const RUNS = Number(process.env.STRESS_RUNS ?? 6);
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const totals = { refusals: 0, transportRefusals: 0, pauses: 0 };
 
@@ -219,20 +220,24 @@ async function echoThrough(seed: number, bytes: number): Promise<void> {
 }
 
 describe('data path flow control under adversarial chunking', () => {
-  it('echoes through 3 hops with tiny queues and bytes re-cut at random (seeded runs)', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 0x7fffffff }), (seed) =>
-        echoThrough(seed, 192 * 1024),
-      ),
-      {
-        numRuns: Number(process.env.STRESS_RUNS ?? 6),
-        seed: Number(process.env.STRESS_SEED ?? 20261125),
-      },
-    );
-    // Full link queues, transport backpressure and relay PAUSEs all happened.
-    expect(totals.refusals).toBeGreaterThan(0);
-    expect(totals.transportRefusals).toBeGreaterThan(0);
-    expect(totals.pauses).toBeGreaterThan(0);
-    if (process.env.STRESS_RUNS) console.log(totals);
-  }, 60_000);
+  it(
+    'echoes through 3 hops with tiny queues and bytes re-cut at random (seeded runs)',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: 0x7fffffff }), (seed) =>
+          echoThrough(seed, 192 * 1024),
+        ),
+        {
+          numRuns: RUNS,
+          seed: Number(process.env.STRESS_SEED ?? 20261125),
+        },
+      );
+      // Full link queues, transport backpressure and relay PAUSEs all happened.
+      expect(totals.refusals).toBeGreaterThan(0);
+      expect(totals.transportRefusals).toBeGreaterThan(0);
+      expect(totals.pauses).toBeGreaterThan(0);
+      if (process.env.STRESS_RUNS) console.log(totals);
+    },
+    30_000 + RUNS * 2000,
+  );
 });

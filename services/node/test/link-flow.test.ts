@@ -78,6 +78,48 @@ describe('backpressure', () => {
   });
 });
 
+describe('ordering', () => {
+  it('frames that came with the end of the handshake are read before later chunks', async () => {
+    // The listener's reply and its first frame reach the dialler as one
+    // chunk (the link gets that frame as handshake leftover) and its second
+    // frame as the next chunk of the same delivery: the leftover must still
+    // be read first, or the frame counter is off and the link drops.
+    let held: Uint8Array | undefined;
+    let writes = 0;
+    const net = createMemoryNetwork();
+    const merging = tapTransport(net.transport(), (_c, dir, bytes, role) => {
+      if (dir !== 'out' || role !== 'listener') return undefined;
+      if (++writes === 1) {
+        held = bytes;
+        return new Uint8Array(0);
+      }
+      if (!held) return undefined;
+      const joined = new Uint8Array(held.length + bytes.length);
+      joined.set(held);
+      joined.set(bytes, held.length);
+      held = undefined;
+      return joined;
+    });
+    const a = manager(merging, { link: { cellsPerFrame: 1 } });
+    const b = manager(merging, { link: { cellsPerFrame: 1 } });
+    const [ep] = await b.listen();
+    b.onLink((link) => {
+      // Two frames written at once, right behind the handshake reply.
+      for (let i = 1; i <= 2; i++) link.sendCell(new Uint8Array(CELL_SIZE).fill(i));
+    });
+    const ab = await a.connect(b.identity.publicKey, ep!);
+    const got: number[] = [];
+    ab.onCell((c) => got.push(c[0]!));
+    let closed: string | undefined;
+    ab.onClose((r) => {
+      closed = r;
+    });
+    await until(() => got.length === 2 || closed !== undefined, 'both cells or a close');
+    expect(closed).toBeUndefined();
+    expect(got).toEqual([1, 2]);
+  });
+});
+
 describe('dead peers and tampering', () => {
   it('keepalive detects a peer that went silent', async () => {
     const net = createMemoryNetwork();

@@ -203,7 +203,6 @@ export class SecureLink implements CellLink {
     this.remote = conn.remote;
     this.sealer = new FrameSealer(hs.send);
     this.opener = new FrameOpener(hs.recv);
-    conn.onData((b) => this.receive(b));
     conn.onDrain(() => {
       this.transportBlocked = false;
       this.flush();
@@ -216,11 +215,17 @@ export class SecureLink implements CellLink {
     this.timer = setInterval(() => this.tick(), period);
     this.timer.unref();
     // Bytes that came with the end of the handshake wait a turn, so whoever
-    // receives this link can set onCell first.
+    // receives this link can set onCell first; chunks arriving meanwhile
+    // queue behind them (read first, they would misalign the length mask
+    // and the frame counter: the opener then waits for a garbage length).
     if (hs.rest.length > 0) {
-      const rest = hs.rest;
-      setImmediate(() => this.receive(rest));
-    }
+      const early = [hs.rest];
+      conn.onData((b) => early.push(b));
+      setImmediate(() => {
+        conn.onData((b) => this.receive(b));
+        for (const b of early) this.receive(b);
+      });
+    } else conn.onData((b) => this.receive(b));
   }
 
   get status(): ChannelStatus {
