@@ -4,9 +4,13 @@
 // websocket links on 127.0.0.1), speaking the client library's WebSocket
 // transport over the mesh stream. The client's signed calls work end to end,
 // and nothing IP-like reaches the gateway's database rows or its logs.
-import type { Duplex } from 'node:stream';
 import { Identity } from '@skymesh/crypto';
-import { type NodeWithApps, nodeAppsConfigSchema, startNodeWithApps } from '@skymesh/node/apps';
+import {
+  type NodeWithApps,
+  nodeAppsConfigSchema,
+  startNodeWithApps,
+  webSocketOverStream,
+} from '@skymesh/node/apps';
 import {
   GatewayClient,
   generateAccount,
@@ -15,7 +19,6 @@ import {
 } from '@skymesh/protocol/gateway';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { rows } from '../src/db/client.js';
 import type { Gateway } from '../src/gateway.js';
 import { codeOf, listeningGateway } from './_harness.js';
@@ -53,26 +56,17 @@ afterAll(async () => {
   await closeGateway?.();
 });
 
-/** A `ws` client whose connection is a mesh stream (what a browser extension or app would do). */
-function websocketOver(stream: Duplex): WebSocketLike {
-  // The HTTP client treats the connection as a socket; a stream has no TCP options.
-  Object.assign(stream, {
-    setNoDelay() {},
-    setTimeout() {},
-    setKeepAlive() {},
-    ref() {},
-    unref() {},
-  });
-  return new WebSocket(`ws://${nodes[4]!.node.address}.mesh/v1/ws`, {
-    createConnection: () => stream as never,
-  }) as unknown as WebSocketLike;
-}
-
 describe('the gateway over the mesh', () => {
   it('a client on another node makes signed calls through a 3-hop route', async () => {
     const service = { kind: 'service', address: nodes[4]!.node.address, port: MESH_PORT } as const;
     const stream = await nodes[0]!.dialer.open(service);
-    const transport = wsTransport({ connect: () => websocketOver(stream) });
+    const transport = wsTransport({
+      connect: () =>
+        webSocketOverStream(
+          stream,
+          `ws://${nodes[4]!.node.address}.mesh/v1/ws`,
+        ) as unknown as WebSocketLike,
+    });
     const gatewayKey = gw.ledger.gatewayKey;
     const alice = new GatewayClient({ gatewayKey, transport, account: generateAccount() });
     const bob = new GatewayClient({ gatewayKey, transport, account: generateAccount() });

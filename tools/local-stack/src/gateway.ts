@@ -13,11 +13,9 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Duplex } from 'node:stream';
 import { type DemoAccount, type DevGateway, startDevGateway } from '@skymesh/gateway';
-import type { NodeWithApps } from '@skymesh/node/apps';
+import { deferredStream, type NodeWithApps, webSocketOverStream } from '@skymesh/node/apps';
 import { type WebSocketLike, type WsTransport, wsTransport } from '@skymesh/protocol/gateway';
-import WebSocket from 'ws';
 
 /** Mesh port the service node publishes the gateway on (docs/gateway.md). */
 export const GATEWAY_MESH_PORT = 443;
@@ -124,68 +122,9 @@ export function gatewayOverMesh(
 ): WsTransport {
   return wsTransport({
     connect: () =>
-      meshWebSocket(
-        laterStream(() => client.dialer.open({ kind: 'service', address, port })),
+      webSocketOverStream(
+        deferredStream(() => client.dialer.open({ kind: 'service', address, port })),
         `ws://${address}.mesh/v1/ws`,
-      ),
+      ) as unknown as WebSocketLike,
   });
-}
-
-/** A `ws` client whose connection is `stream` (a mesh stream). */
-export function meshWebSocket(stream: Duplex, url: string): WebSocketLike {
-  // The HTTP client handles its connection as a socket; a stream has no TCP options.
-  const noop = () => stream;
-  Object.assign(stream, {
-    setNoDelay: noop,
-    setTimeout: noop,
-    setKeepAlive: noop,
-    ref: noop,
-    unref: noop,
-  });
-  return new WebSocket(url, {
-    createConnection: () => stream as never,
-  }) as unknown as WebSocketLike;
-}
-
-/**
- * A duplex that is usable at once and carries `open()`'s stream once it
- * resolves (writes wait for it; a failed open destroys it with that error).
- */
-function laterStream(open: () => Promise<Duplex>): Duplex {
-  let inner: Duplex | undefined;
-  const outer: Duplex = new Duplex({
-    construct(cb) {
-      open().then((s) => {
-        inner = s;
-        let ended = false;
-        s.on('data', (chunk) => {
-          if (!outer.push(chunk)) s.pause();
-        });
-        s.on('end', () => {
-          ended = true;
-          outer.push(null);
-        });
-        s.on('error', (e) => outer.destroy(e));
-        // Closed without an end: the stream was cut; after one, what is buffered is still read.
-        s.on('close', () => {
-          if (!ended) outer.destroy();
-        });
-        cb();
-      }, cb);
-    },
-    read() {
-      inner?.resume();
-    },
-    write(chunk, encoding, cb) {
-      inner!.write(chunk, encoding, cb);
-    },
-    final(cb) {
-      inner!.end(() => cb());
-    },
-    destroy(err, cb) {
-      inner?.destroy();
-      cb(err);
-    },
-  });
-  return outer;
 }

@@ -3,7 +3,6 @@ export { DEFAULT_ACCOUNTS_FILE, describeGateway, runLocalStackCli, STACK_HELP } 
 export {
   GATEWAY_MESH_PORT,
   gatewayOverMesh,
-  meshWebSocket,
   type StackDemoAccount,
   type StackGateway,
   type StackGatewayOptions,

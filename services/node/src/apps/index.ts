@@ -12,3 +12,4 @@ export * from './errors.js';
 export * from './run.js';
 export * from './socks5.js';
 export * from './topology.js';
+export * from './ws-over-stream.js';
