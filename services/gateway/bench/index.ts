@@ -3,32 +3,54 @@
  * concurrent clients over 10,000 accounts, half of them paying one of 10 hot
  * accounts. Each transfer is signature-checked, executed under row locks,
  * receipted, signed and appended to the transparency log (group commit).
+ *
+ * Two modes, measured one after the other in this process on the same ledger
+ * (in process first, then API):
+ * - in process: calls go straight to Ledger.submit (no socket, no JSON);
+ * - API (the headline figures): the gateway app (buildApp, as main.ts serves
+ *   it) listens on 127.0.0.1:0; a child process (bench/api-clients.ts) holds
+ *   CLIENTS WebSockets through the client library's wsTransport and sends the
+ *   calls as wire JSON; every answer must be a receipt with status OK, and
+ *   every 100th is verified in full (verifyReceiptForCall).
  * The clients' signing is kept out of the measurement: transfers are signed
  * in rounds (each account's next call needs its previous receipt), and only
  * the submit phases are timed, so `gateway_cpu_us_per_transfer` is the
- * gateway's own CPU (all its threads: process.cpuUsage). Postgres runs in
- * its own processes; its share shows in `tx_ms_per_batch` (wall time of the
- * batch transactions) and `sql_ms_per_batch` (time waiting for statements).
- * Prints one JSON line.
+ * gateway's own CPU (all its threads: process.cpuUsage; in API mode the
+ * clients' socket and JSON work is in the child, `client_io_cpu_us_per_transfer`).
+ * Postgres runs in its own processes; its share shows in `tx_ms_per_batch`
+ * (wall time of the batch transactions) and `sql_ms_per_batch` (time waiting
+ * for statements). Prints one JSON line: API figures at the top level, the
+ * in-process ones under `in_process`.
  *
  * Env: BENCH_DATABASE_URL, else TEST_DATABASE_URL (admin URL; a fresh
  * database is made and dropped),
- * BENCH_TRANSFERS (default 20000), BENCH_CLIENTS (50), BENCH_ACCOUNTS (10000),
+ * BENCH_TRANSFERS (per mode, default 20000), BENCH_CLIENTS (50), BENCH_ACCOUNTS (10000),
  * BENCH_INFLIGHT (calls each client keeps in flight, default 20), BENCH_BATCH (group-commit
  * batch size, default 256), BENCH_WORKERS (signature pool threads, default: cores up to 4; 0 =
  * inline).
  */
+import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { ed25519PublicKey, randomBytes, toHex } from '@skymesh/crypto';
-import { receiptHash, type SignedCall, signCall, ZERO_HASH } from '@skymesh/protocol/gateway';
+import {
+  callToJson,
+  parseReceipt,
+  receiptHash,
+  type SignedCall,
+  signCall,
+  verifyReceiptForCall,
+  ZERO_HASH,
+} from '@skymesh/protocol/gateway';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
+import { buildApp } from '../src/app.js';
 import { DevChain } from '../src/chain/devchain.js';
 import { defaultPoolSize } from '../src/crypto-pool.js';
 import { openDatabase } from '../src/db/client.js';
 import { Ledger, SYSTEM } from '../src/ledger.js';
 import { conservation } from '../src/postings.js';
+import type { FromClients, ToClients } from './api-clients.js';
 
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const ADMIN =
@@ -130,77 +152,81 @@ try {
   await db.execute(sql`UPDATE accounts SET balance = balance - ${(FUND * BigInt(ACCOUNTS)).toString()}::bigint
     WHERE id = ${SYSTEM.deposits.toString()}::bigint`);
 
+  /**
+   * One way of submitting a signed round: `load` (untimed) hands the round to
+   * the submitter, `run` (timed: wall clock, gateway CPU, Postgres CPU) submits
+   * it, `settle` (untimed) returns the per-call latencies and has moved every
+   * account to its new receipt.
+   */
+  interface Mode {
+    load(round: Round): Promise<void>;
+    run(): Promise<void>;
+    settle(): Promise<number[]>;
+    /** CPU (µs) the clients spent in the last `run`, when they run in another process. */
+    clientCpuUs?: () => number;
+  }
+  type Round = [Acct, SignedCall][];
+
   // Rounds: every account signs its next transfer (untimed), then the round is
   // submitted by CLIENTS × INFLIGHT lanes (timed). Half go to the hot accounts.
-  const latencies: number[] = [];
-  const lanes = CLIENTS * INFLIGHT;
-  const batches0 = ledger.stats.batches;
-  const tx0 = { ...ledger.stats };
-  let secs = 0;
-  let cpuUs = 0;
-  let signUs = 0;
-  let pgUs = 0;
-  while (latencies.length < TRANSFERS) {
-    const s0 = process.cpuUsage();
-    const round: [Acct, SignedCall][] = [];
-    for (const a of accts) {
-      if (latencies.length + round.length >= TRANSFERS) break;
-      const to =
-        Math.random() < 0.5
-          ? accts[Math.floor(Math.random() * HOT)]!
-          : accts[Math.floor(Math.random() * ACCOUNTS)]!;
-      if (to === a) continue;
-      const call = signCall(a.seed, gk, {
-        type: 'transfer',
-        account: a.id,
-        sequence: a.next,
-        previous: a.prev,
-        to: to.id,
-        amount: 1n + BigInt(Math.floor(Math.random() * 1000)),
-      });
-      round.push([a, call]);
-    }
-    const s1 = process.cpuUsage(s0);
-    signUs += s1.user + s1.system;
-    let cursor = 0;
-    const lane = async () => {
-      while (cursor < round.length) {
-        const [a, call] = round[cursor++]!;
-        const t = performance.now();
-        await run(a, call);
-        latencies.push(performance.now() - t);
+  const measure = async (mode: Mode) => {
+    const latencies: number[] = [];
+    const batches0 = ledger.stats.batches;
+    const tx0 = { ...ledger.stats };
+    let secs = 0;
+    let cpuUs = 0;
+    let signUs = 0;
+    let pgUs = 0;
+    let clientUs = 0;
+    while (latencies.length < TRANSFERS) {
+      const s0 = process.cpuUsage();
+      const round: Round = [];
+      for (const a of accts) {
+        if (latencies.length + round.length >= TRANSFERS) break;
+        const to =
+          Math.random() < 0.5
+            ? accts[Math.floor(Math.random() * HOT)]!
+            : accts[Math.floor(Math.random() * ACCOUNTS)]!;
+        if (to === a) continue;
+        const call = signCall(a.seed, gk, {
+          type: 'transfer',
+          account: a.id,
+          sequence: a.next,
+          previous: a.prev,
+          to: to.id,
+          amount: 1n + BigInt(Math.floor(Math.random() * 1000)),
+        });
+        round.push([a, call]);
       }
-    };
-    const pg0 = await postgresCpuUs();
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: lanes }, lane));
-    secs += (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    cpuUs += cpu.user + cpu.system;
-    pgUs += (await postgresCpuUs()) - pg0;
-  }
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  const batches = ledger.stats.batches - batches0;
-  const cons = await conservation(db);
-  await ledger.close();
-  console.log(
-    JSON.stringify({
-      transfers_per_s: Math.round(latencies.length / secs),
+      const s1 = process.cpuUsage(s0);
+      signUs += s1.user + s1.system;
+      await mode.load(round);
+      const pg0 = await postgresCpuUs();
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      await mode.run();
+      secs += (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      cpuUs += cpu.user + cpu.system;
+      pgUs += (await postgresCpuUs()) - pg0;
+      clientUs += mode.clientCpuUs?.() ?? 0;
+      latencies.push(...(await mode.settle()));
+    }
+    latencies.sort((a, b) => a - b);
+    const q = (p: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+    const batches = ledger.stats.batches - batches0;
+    const n = latencies.length;
+    return {
+      transfers_per_s: Math.round(n / secs),
       p50_ms: Number(q(0.5).toFixed(2)),
       p99_ms: Number(q(0.99).toFixed(2)),
-      clients: CLIENTS,
-      accounts: ACCOUNTS,
-      transfers: latencies.length,
-      inflight_per_client: INFLIGHT,
-      batch_max: BATCH,
-      crypto_workers: WORKERS,
+      transfers: n,
       batches,
-      // CPU the gateway spent per transfer (all its threads; signing clients and Postgres excluded).
-      gateway_cpu_us_per_transfer: Math.round(cpuUs / latencies.length),
-      client_sign_cpu_us_per_transfer: Math.round(signUs / latencies.length),
+      // CPU the gateway process spent per transfer (all its threads; clients and Postgres excluded).
+      gateway_cpu_us_per_transfer: Math.round(cpuUs / n),
+      ...(mode.clientCpuUs ? { client_io_cpu_us_per_transfer: Math.round(clientUs / n) } : {}),
+      client_sign_cpu_us_per_transfer: Math.round(signUs / n),
       tx_ms_per_batch: Number(((ledger.stats.txMs - tx0.txMs) / batches).toFixed(2)),
       sql_ms_per_batch: Number(((ledger.stats.sqlMs - tx0.sqlMs) / batches).toFixed(2)),
       // Of it, waiting for receipt signatures after the calls ran (the writer's only wait on the pool).
@@ -208,7 +234,125 @@ try {
         ((ledger.stats.signWaitMs - tx0.signWaitMs) / batches).toFixed(2),
       ),
       // CPU of the Postgres backends serving this database (Linux /proc; -1 elsewhere).
-      postgres_cpu_us_per_transfer: pgUs < 0 ? -1 : Math.round(pgUs / latencies.length),
+      postgres_cpu_us_per_transfer: pgUs < 0 ? -1 : Math.round(pgUs / n),
+    };
+  };
+
+  // In process: calls go straight to Ledger.submit (no socket, no JSON).
+  let current: Round = [];
+  let lat: number[] = [];
+  const inProcess: Mode = {
+    load: async (round) => {
+      current = round;
+      lat = [];
+    },
+    run: async () => {
+      let cursor = 0;
+      const lane = async () => {
+        while (cursor < current.length) {
+          const [a, call] = current[cursor++]!;
+          const t = performance.now();
+          await run(a, call);
+          lat.push(performance.now() - t);
+        }
+      };
+      await Promise.all(Array.from({ length: CLIENTS * INFLIGHT }, lane));
+    },
+    settle: async () => lat,
+  };
+
+  // Through the API: the gateway app (as main.ts serves it) on 127.0.0.1:0,
+  // clients in a child process on CLIENTS WebSockets (bench/api-clients.ts). The
+  // child inherits this process's execArgv: the tsx loader, the source condition,
+  // and --cpu-prof when the bench is profiled.
+  const app = await buildApp({ ledger, db, chain: new DevChain() });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const child = fork(new URL('./api-clients.ts', import.meta.url).pathname, [
+    `${address.replace('http', 'ws')}/v1/ws`,
+    String(CLIENTS),
+    String(INFLIGHT),
+  ]);
+  const next = <T extends FromClients['type']>(type: T) =>
+    new Promise<Extract<FromClients, { type: T }>>((resolve, reject) => {
+      const on = (m: FromClients) => {
+        child.off('message', on);
+        child.off('exit', gone);
+        if (m.type === 'failed') reject(new Error(`API clients: ${m.error}`));
+        else if (m.type !== type) reject(new Error(`API clients: ${m.type}, expected ${type}`));
+        else resolve(m as Extract<FromClients, { type: T }>);
+      };
+      const gone = (code: number | null) => reject(new Error(`API clients exited (${code})`));
+      child.on('message', on);
+      child.once('exit', gone);
+    });
+  let verified = 0;
+  let clientCpu = 0;
+  const api: Mode = {
+    load: async (round) => {
+      current = round;
+      const loaded = next('loaded');
+      child.send({ type: 'round', calls: round.map(([, c]) => callToJson(c)) } satisfies ToClients);
+      await loaded;
+    },
+    run: async () => {
+      const finished = next('finished');
+      child.send({ type: 'go' } satisfies ToClients);
+      clientCpu = (await finished).cpuUs;
+      results = next('results');
+    },
+    clientCpuUs: () => clientCpu,
+    settle: async () => {
+      const { latencies, receipts } = await results;
+      current.forEach(([a, call], i) => {
+        const r = parseReceipt(receipts[i]);
+        // A sample is checked in full (gateway signature, call hash, links).
+        if (i % 100 === 0) {
+          verifyReceiptForCall(gk, call, r);
+          verified++;
+        } else if (r.account !== a.id || r.sequence !== a.next) {
+          throw new Error(`receipt ${i} is not for its call`);
+        }
+        a.next++;
+        a.prev = receiptHash(r);
+      });
+      return latencies;
+    },
+  };
+  let results: Promise<Extract<FromClients, { type: 'results' }>>;
+
+  let inProcessResult: Awaited<ReturnType<typeof measure>>;
+  let apiResult: Awaited<ReturnType<typeof measure>>;
+  try {
+    await next('open');
+    // Order: in process first, then through the API (same accounts, same ledger).
+    inProcessResult = await measure(inProcess);
+    apiResult = await measure(api);
+    child.send({ type: 'stop' } satisfies ToClients);
+  } finally {
+    child.kill();
+    await app.close();
+  }
+  const { transfers_per_s, p50_ms, p99_ms, ...apiRest } = apiResult;
+  const cons = await conservation(db);
+  await ledger.close();
+  console.log(
+    JSON.stringify({
+      mode: 'api',
+      transfers_per_s,
+      p50_ms,
+      p99_ms,
+      clients: CLIENTS,
+      accounts: ACCOUNTS,
+      inflight_per_client: INFLIGHT,
+      batch_max: BATCH,
+      crypto_workers: WORKERS,
+      ...apiRest,
+      // The API layer's own CPU per call: WebSocket frames, JSON, validation, response encoding.
+      api_layer_cpu_us_per_transfer:
+        apiResult.gateway_cpu_us_per_transfer - inProcessResult.gateway_cpu_us_per_transfer,
+      receipts_fully_verified: verified,
+      order: 'in_process then api, one process, same ledger',
+      in_process: inProcessResult,
       load_average_1m: Number(loadavg()[0]!.toFixed(2)),
       conservation_ok: cons.ok,
       log_size: ledger.logSize,
