@@ -12,29 +12,5 @@
 import { processIo } from '../services/node/src/cli/main.js';
 import { runLocalStackCli } from '../tools/local-stack/src/cli.js';
 
-/** How long a repeated signal counts as the same Ctrl-C. */
-const SAME_PRESS_MS = 1000;
-
-/**
- * Resolves on SIGINT/SIGTERM. Ctrl-C reaches both tsx and this process
- * (one process group), and tsx relays it: that copy, within a second, is
- * the same press and must not cut the shutdown short (the stack then
- * closes its services and removes the demo seeds file). A later signal
- * exits at once.
- */
-function stopSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    let first = 0;
-    const on = (sig: NodeJS.Signals) => {
-      if (first === 0) {
-        first = Date.now();
-        resolve(sig);
-      } else if (Date.now() - first > SAME_PRESS_MS) process.exit(130);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-}
-
-process.exitCode = await runLocalStackCli(process.argv.slice(2), { ...processIo(), stopSignal });
+process.exitCode = await runLocalStackCli(process.argv.slice(2), processIo());
 process.exit();

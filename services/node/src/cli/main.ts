@@ -512,21 +512,35 @@ export async function runCli(
   }
 }
 
-/** The process's own io: stdout/stderr and SIGINT/SIGTERM. */
+/** How long a repeated signal counts as the same Ctrl-C. */
+const SAME_PRESS_MS = 1000;
+
+/**
+ * Resolves on the first SIGINT/SIGTERM. Under tsx, Ctrl-C reaches both tsx
+ * and this process (one process group) and tsx relays its copy: a repeat
+ * within a second is the same press and must not cut the shutdown short
+ * (services closing, the demo seeds file removed). A later one exits at once.
+ */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    let first = 0;
+    const on = (sig: NodeJS.Signals) => {
+      if (first === 0) {
+        first = Date.now();
+        resolve(sig);
+      } else if (Date.now() - first > SAME_PRESS_MS) process.exit(130);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+/** The process's own io: stdout/stderr and SIGINT/SIGTERM (stopSignal). */
 export function processIo(): CliIo {
   return {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     env: process.env,
-    stopSignal: () =>
-      new Promise((resolve) => {
-        const on = (sig: string) => {
-          // A second signal while stopping exits at once.
-          process.once(sig as NodeJS.Signals, () => process.exit(130));
-          resolve(sig);
-        };
-        process.once('SIGINT', () => on('SIGINT'));
-        process.once('SIGTERM', () => on('SIGTERM'));
-      }),
+    stopSignal,
   };
 }
