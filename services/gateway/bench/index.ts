@@ -4,8 +4,8 @@
  * accounts. Each transfer is signature-checked, executed under row locks,
  * receipted, signed and appended to the transparency log (group commit).
  *
- * Two modes, measured one after the other in this process on the same ledger
- * (in process first, then API):
+ * Two modes, measured in this process on the same ledger, taking turns round
+ * by round (in process first, then API, and again):
  * - in process: calls go straight to Ledger.submit (no socket, no JSON);
  * - API (the headline figures): the gateway app (buildApp, as main.ts serves
  *   it) listens on 127.0.0.1:0; a child process (bench/api-clients.ts) holds
@@ -32,6 +32,8 @@
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ed25519PublicKey, randomBytes, toHex } from '@skymesh/crypto';
 import {
   callToJson,
@@ -52,6 +54,8 @@ import { Ledger, SYSTEM } from '../src/ledger.js';
 import { conservation } from '../src/postings.js';
 import type { FromClients, ToClients } from './api-clients.js';
 
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const ADMIN =
   process.env.BENCH_DATABASE_URL ??
@@ -169,72 +173,86 @@ try {
 
   // Rounds: every account signs its next transfer (untimed), then the round is
   // submitted by CLIENTS × INFLIGHT lanes (timed). Half go to the hot accounts.
-  const measure = async (mode: Mode) => {
-    const latencies: number[] = [];
-    const batches0 = ledger.stats.batches;
-    const tx0 = { ...ledger.stats };
-    let secs = 0;
-    let cpuUs = 0;
-    let signUs = 0;
-    let pgUs = 0;
-    let clientUs = 0;
-    while (latencies.length < TRANSFERS) {
-      const s0 = process.cpuUsage();
-      const round: Round = [];
-      for (const a of accts) {
-        if (latencies.length + round.length >= TRANSFERS) break;
-        const to =
-          Math.random() < 0.5
-            ? accts[Math.floor(Math.random() * HOT)]!
-            : accts[Math.floor(Math.random() * ACCOUNTS)]!;
-        if (to === a) continue;
-        const call = signCall(a.seed, gk, {
-          type: 'transfer',
-          account: a.id,
-          sequence: a.next,
-          previous: a.prev,
-          to: to.id,
-          amount: 1n + BigInt(Math.floor(Math.random() * 1000)),
-        });
-        round.push([a, call]);
-      }
-      const s1 = process.cpuUsage(s0);
-      signUs += s1.user + s1.system;
-      await mode.load(round);
-      const pg0 = await postgresCpuUs();
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      await mode.run();
-      secs += (performance.now() - t0) / 1000;
-      const cpu = process.cpuUsage(cpu0);
-      cpuUs += cpu.user + cpu.system;
-      pgUs += (await postgresCpuUs()) - pg0;
-      clientUs += mode.clientCpuUs?.() ?? 0;
-      latencies.push(...(await mode.settle()));
+  // The two modes take turns round by round, so machine load drifts hit both.
+  const tally = () => ({
+    latencies: [] as number[],
+    secs: 0,
+    cpuUs: 0,
+    signUs: 0,
+    pgUs: 0,
+    clientUs: 0,
+    batches: 0,
+    txMs: 0,
+    sqlMs: 0,
+    signWaitMs: 0,
+  });
+  type Tally = ReturnType<typeof tally>;
+  const round = async (mode: Mode, t: Tally) => {
+    const s0 = process.cpuUsage();
+    const calls: Round = [];
+    for (const a of accts) {
+      if (t.latencies.length + calls.length >= TRANSFERS) break;
+      const to =
+        Math.random() < 0.5
+          ? accts[Math.floor(Math.random() * HOT)]!
+          : accts[Math.floor(Math.random() * ACCOUNTS)]!;
+      if (to === a) continue;
+      const call = signCall(a.seed, gk, {
+        type: 'transfer',
+        account: a.id,
+        sequence: a.next,
+        previous: a.prev,
+        to: to.id,
+        amount: 1n + BigInt(Math.floor(Math.random() * 1000)),
+      });
+      calls.push([a, call]);
     }
-    latencies.sort((a, b) => a - b);
+    if (calls.length === 0) return;
+    const s1 = process.cpuUsage(s0);
+    t.signUs += s1.user + s1.system;
+    await mode.load(calls);
+    // Each timed phase starts with a clean heap, so garbage the other mode (or
+    // the untimed signing and IPC) left behind is not collected on its clock.
+    gc();
+    const st0 = { ...ledger.stats };
+    const pg0 = await postgresCpuUs();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await mode.run();
+    t.secs += (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    t.cpuUs += cpu.user + cpu.system;
+    t.pgUs += (await postgresCpuUs()) - pg0;
+    const st = ledger.stats;
+    t.batches += st.batches - st0.batches;
+    t.txMs += st.txMs - st0.txMs;
+    t.sqlMs += st.sqlMs - st0.sqlMs;
+    t.signWaitMs += st.signWaitMs - st0.signWaitMs;
+    t.clientUs += mode.clientCpuUs?.() ?? 0;
+    t.latencies.push(...(await mode.settle()));
+  };
+  const summary = (mode: Mode, t: Tally) => {
+    const latencies = t.latencies.sort((a, b) => a - b);
     const q = (p: number) =>
       latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-    const batches = ledger.stats.batches - batches0;
     const n = latencies.length;
+    const perBatch = (ms: number) => Number((ms / t.batches).toFixed(2));
     return {
-      transfers_per_s: Math.round(n / secs),
+      transfers_per_s: Math.round(n / t.secs),
       p50_ms: Number(q(0.5).toFixed(2)),
       p99_ms: Number(q(0.99).toFixed(2)),
       transfers: n,
-      batches,
+      batches: t.batches,
       // CPU the gateway process spent per transfer (all its threads; clients and Postgres excluded).
-      gateway_cpu_us_per_transfer: Math.round(cpuUs / n),
-      ...(mode.clientCpuUs ? { client_io_cpu_us_per_transfer: Math.round(clientUs / n) } : {}),
-      client_sign_cpu_us_per_transfer: Math.round(signUs / n),
-      tx_ms_per_batch: Number(((ledger.stats.txMs - tx0.txMs) / batches).toFixed(2)),
-      sql_ms_per_batch: Number(((ledger.stats.sqlMs - tx0.sqlMs) / batches).toFixed(2)),
+      gateway_cpu_us_per_transfer: Math.round(t.cpuUs / n),
+      ...(mode.clientCpuUs ? { client_io_cpu_us_per_transfer: Math.round(t.clientUs / n) } : {}),
+      client_sign_cpu_us_per_transfer: Math.round(t.signUs / n),
+      tx_ms_per_batch: perBatch(t.txMs),
+      sql_ms_per_batch: perBatch(t.sqlMs),
       // Of it, waiting for receipt signatures after the calls ran (the writer's only wait on the pool).
-      sign_wait_ms_per_batch: Number(
-        ((ledger.stats.signWaitMs - tx0.signWaitMs) / batches).toFixed(2),
-      ),
+      sign_wait_ms_per_batch: perBatch(t.signWaitMs),
       // CPU of the Postgres backends serving this database (Linux /proc; -1 elsewhere).
-      postgres_cpu_us_per_transfer: pgUs < 0 ? -1 : Math.round(pgUs / n),
+      postgres_cpu_us_per_transfer: t.pgUs < 0 ? -1 : Math.round(t.pgUs / n),
     };
   };
 
@@ -320,18 +338,22 @@ try {
   };
   let results: Promise<Extract<FromClients, { type: 'results' }>>;
 
-  let inProcessResult: Awaited<ReturnType<typeof measure>>;
-  let apiResult: Awaited<ReturnType<typeof measure>>;
+  const ip = tally();
+  const ap = tally();
   try {
     await next('open');
-    // Order: in process first, then through the API (same accounts, same ledger).
-    inProcessResult = await measure(inProcess);
-    apiResult = await measure(api);
+    // Order: in process, then API, round by round (same accounts, same ledger).
+    while (ip.latencies.length < TRANSFERS || ap.latencies.length < TRANSFERS) {
+      await round(inProcess, ip);
+      await round(api, ap);
+    }
     child.send({ type: 'stop' } satisfies ToClients);
   } finally {
     child.kill();
     await app.close();
   }
+  const inProcessResult = summary(inProcess, ip);
+  const apiResult = summary(api, ap);
   const { transfers_per_s, p50_ms, p99_ms, ...apiRest } = apiResult;
   const cons = await conservation(db);
   await ledger.close();
@@ -351,7 +373,7 @@ try {
       api_layer_cpu_us_per_transfer:
         apiResult.gateway_cpu_us_per_transfer - inProcessResult.gateway_cpu_us_per_transfer,
       receipts_fully_verified: verified,
-      order: 'in_process then api, one process, same ledger',
+      order: 'rounds alternate: in_process, api, in_process, api…; one process, same ledger',
       in_process: inProcessResult,
       load_average_1m: Number(loadavg()[0]!.toFixed(2)),
       conservation_ok: cons.ok,
