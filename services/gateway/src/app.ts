@@ -154,7 +154,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // One WebSocket carries many requests: each message is { id, call } or
   // { id, log: 'checkpoint' | 'inclusion' | 'consistency', … }, answered by
   // { id, …answer } or { id, error }, in completion order.
-  app.get('/v1/ws', { websocket: true }, (socket) => {
+  app.get('/v1/ws', { websocket: true }, (socket, req) => {
+    // Answers that finish in the same turn (a batch's receipts resolve
+    // together) leave in one write: the connection is corked at the first of
+    // them and uncorked once the turn's promise continuations have run.
+    const raw = req.raw.socket;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      raw.uncork();
+    };
+    const send = (text: string) => {
+      if (!corked) {
+        corked = true;
+        raw.cork();
+        process.nextTick(uncork);
+      }
+      socket.send(text);
+    };
     socket.on('message', async (data, isBinary) => {
       let id: unknown = null;
       try {
@@ -169,9 +186,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           throw new GatewayError('GW_MALFORMED', 'message must be an object');
         }
         id = typeof msg.id === 'string' || typeof msg.id === 'number' ? msg.id : null;
-        socket.send(JSON.stringify({ id, ...(await wsAnswer(msg)) }));
+        send(JSON.stringify({ id, ...(await wsAnswer(msg)) }));
       } catch (e) {
-        socket.send(JSON.stringify({ id, ...errorBody(toGatewayError(e)) }));
+        send(JSON.stringify({ id, ...errorBody(toGatewayError(e)) }));
       }
     });
   });
