@@ -3,7 +3,13 @@
 // one socket write per answer, and leaves the connection uncorked after.
 import type { Socket } from 'node:net';
 import { ed25519PublicKey } from '@skymesh/crypto';
-import { callToJson, generateAccount, signCall, ZERO_HASH } from '@skymesh/protocol/gateway';
+import {
+  type Call,
+  callToJson,
+  generateAccount,
+  signCall,
+  ZERO_HASH,
+} from '@skymesh/protocol/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Gateway } from '../src/gateway.js';
@@ -49,18 +55,19 @@ describe('WebSocket answers', () => {
         if (answers.size === N + 1) resolve();
       });
     });
-    const frames: string[] = [];
-    for (let i = 0; i < N; i++) {
-      const { id, seed } = generateAccount();
-      const call = signCall(seed, gw.ledger.gatewayKey, {
+    const frames = Array.from({ length: N }, (_, i) => {
+      const { id: account, seed } = generateAccount();
+      const publicKey = ed25519PublicKey(seed);
+      const opening: Call = {
         type: 'create_account',
-        account: id,
+        account,
         sequence: 0n,
         previous: ZERO_HASH,
-        publicKey: ed25519PublicKey(seed),
-      });
-      frames.push(JSON.stringify({ id: i, call: callToJson(call) }));
-    }
+        publicKey,
+      };
+      const call = signCall(seed, gw.ledger.gatewayKey, opening);
+      return JSON.stringify({ id: i, call: callToJson(call) });
+    });
     // All frames in one TCP write, so they reach the gateway together.
     const raw = (ws as unknown as { _socket: Socket })._socket;
     raw.cork();
