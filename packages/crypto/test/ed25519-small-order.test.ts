@@ -9,7 +9,7 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   availableBackends,
   concatBytes,
@@ -132,4 +132,67 @@ it('the small-order-R signature is one OpenSSL and noble accept (so the wrapper 
   expect(raw.noble).toBe(true);
   if ('openssl' in raw) expect(raw.openssl).toBe(true);
   if ('sodium' in raw) expect(raw.sodium).toBe(false);
+});
+
+/**
+ * Mixed-order points (a torsion part added to an ordinary point): the
+ * cofactored equation 8(S·B − R − k·A) = 0 accepts signatures with such a
+ * key or R that the cofactorless S·B − k·A = R (libsodium, OpenSSL) refuses.
+ * noble's own verify is cofactored, so the noble backend checks the
+ * cofactorless equation itself: every backend must give the same answer, or
+ * a signer could make receipts that browsers accept and Node rejects.
+ */
+describe('Ed25519 mixed-order keys and R: every backend agrees (cofactorless)', () => {
+  const L = ed25519.Point.Fn.ORDER;
+  const B = ed25519.Point.BASE;
+  const seed = new Uint8Array(32).fill(7);
+  const { scalar } = ed25519.utils.getExtendedPublicKey(seed);
+  const torsion = torsionEncodings()
+    .map((b) => ed25519.Point.fromBytes(b))
+    .filter((t) => !t.is0());
+  const msg = utf8('receipt 42');
+
+  function sign(aPoint: Uint8Array, r: bigint, rTorsion?: InstanceType<typeof ed25519.Point>) {
+    let rp = B.multiply(r);
+    if (rTorsion) rp = rp.add(rTorsion);
+    const rb = rp.toBytes();
+    const k = decodeLE(sha512(concatBytes(rb, aPoint, msg))) % L;
+    return concatBytes(rb, encodeY((r + k * scalar) % L));
+  }
+
+  function rawAnswers(pub: Uint8Array, sig: Uint8Array): Record<string, boolean> {
+    return Object.fromEntries(
+      availableBackends().map((b) => [b.name, b.ed25519Verify(pub, msg, sig)]),
+    );
+  }
+
+  it('a mixed-order key: backends agree signature by signature, and mostly refuse', () => {
+    let accepted = 0;
+    let cases = 0;
+    for (const t of torsion) {
+      const pub = B.multiply(scalar).add(t).toBytes();
+      for (let i = 0; i < 8; i++) {
+        const sig = sign(pub, 1000n + BigInt(i));
+        const answers = Object.values(rawAnswers(pub, sig));
+        expect(new Set(answers).size).toBe(1);
+        expect(ed25519Verify(pub, msg, sig)).toBe(answers[0]);
+        if (answers[0]) accepted++;
+        cases++;
+      }
+    }
+    // The cofactored check would accept all of them; cofactorless only when k·T vanishes.
+    expect(cases).toBe(56);
+    expect(accepted).toBeLessThan(cases / 2);
+  });
+
+  it('a mixed-order R is refused by every backend', () => {
+    const pub = B.multiply(scalar).toBytes();
+    for (const t of torsion) {
+      const sig = sign(pub, 4242n, t);
+      expect(rawAnswers(pub, sig)).toEqual(
+        Object.fromEntries(availableBackends().map((b) => [b.name, false])),
+      );
+      expect(ed25519Verify(pub, msg, sig)).toBe(false);
+    }
+  });
 });

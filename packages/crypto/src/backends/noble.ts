@@ -17,6 +17,43 @@ function lowOrder(): CryptoError {
   return new CryptoError('CRYPTO_DH_LOW_ORDER', 'X25519 produced the all-zero secret');
 }
 
+const ED_L = ed25519.Point.CURVE().n;
+
+function numberLE(bytes: Uint8Array): bigint {
+  let x = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) x = (x << 8n) | BigInt(bytes[i]!);
+  return x;
+}
+
+/**
+ * RFC 8032 verification with the cofactorless equation, as libsodium and
+ * OpenSSL check it: S < L, A a canonical point encoding, and the encoding of
+ * S·B − k·A equal to R byte for byte (k = SHA-512(R ‖ A ‖ M) mod L). noble's
+ * own verify checks the cofactored equation 8(S·B − R − k·A) = 0, which also
+ * accepts signatures made with a mixed-order key or R (a small-order part
+ * added): a signer could then make signatures that browsers accept and Node
+ * rejects. Throws on a malformed point (the caller maps that to false).
+ */
+function verifyCofactorless(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  const s = numberLE(signature.subarray(32, 64));
+  if (s >= ED_L) return false;
+  const a = ed25519.Point.fromBytes(publicKey, false);
+  const r = signature.subarray(0, 32);
+  const h = new Uint8Array(64 + message.length);
+  h.set(r, 0);
+  h.set(publicKey, 32);
+  h.set(message, 64);
+  const k = numberLE(sha512(h)) % ED_L;
+  const check = ed25519.Point.BASE.multiplyUnsafe(s).subtract(a.multiplyUnsafe(k)).toBytes();
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= check[i]! ^ r[i]!;
+  return diff === 0;
+}
+
 export const nobleBackend: CryptoBackend = {
   name: 'noble',
   randomBytes: (n) => randomBytes(n),
@@ -42,7 +79,7 @@ export const nobleBackend: CryptoBackend = {
   ed25519Sign: (seed, message) => ed25519.sign(message, seed),
   ed25519Verify: (publicKey, message, signature) => {
     try {
-      return ed25519.verify(signature, message, publicKey, { zip215: false });
+      return verifyCofactorless(publicKey, message, signature);
     } catch {
       return false;
     }
