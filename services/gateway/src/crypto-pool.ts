@@ -62,22 +62,31 @@ export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): Cr
     }
   >();
   let closed = false;
-  /** Set when a worker fails before ever answering: it cannot start, so it is not retried. */
+  /** Set when a worker fails before any worker of the pool ever answered: the install is broken. */
   let broken: unknown;
+  /** True once any worker has answered: from then on the install is known to work. */
+  let started = false;
   const workers: Worker[] = [];
+  /** Per slot: its worker is dead and a replacement is waiting out a back-off. */
+  const down: boolean[] = [];
+  /** Per slot: replacements in a row that died before answering (sets the back-off). */
+  const failures: number[] = [];
+  const timers = new Set<NodeJS.Timeout>();
   // A worker that fails or exits is replaced, so the pool heals. Its requests
   // are pure (verify, sign), so each is sent once more to the replacement; one
   // lost a second time fails with GW_INTERNAL (a job that kills its worker
-  // cannot take the pool down in a loop). A worker that never answered (a
-  // broken install) is not restarted: everything waiting fails.
+  // cannot take the pool down in a loop). If no worker of the pool has ever
+  // answered, the install is broken: nothing is restarted, everything waiting
+  // fails. Once the pool has worked, a replacement that dies before answering
+  // is restarted after a back-off (50 ms doubling to 5 s), so the slot heals
+  // without spinning if the install went bad; new work goes to live slots.
   const lost = (index: number, worker: Worker, answered: boolean, err: unknown) => {
     if (workers[index] !== worker) return; // 'error' is followed by 'exit'
-    if (!answered) broken ??= err;
-    const retry: number[] = [];
+    if (!started) broken ??= err;
     for (const [id, p] of pending) {
       if (broken === undefined && p.worker !== index) continue;
       if (broken === undefined && !closed && !p.retried) {
-        retry.push(id);
+        p.retried = true; // posted again when the slot's replacement starts
         continue;
       }
       pending.delete(id);
@@ -88,30 +97,48 @@ export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): Cr
       );
     }
     if (closed || broken !== undefined) return;
-    spawn(index);
-    for (const id of retry) {
-      const p = pending.get(id)!;
-      p.retried = true;
-      workers[index]!.postMessage(p.message);
-    }
+    failures[index] = answered ? 0 : (failures[index] ?? 0) + 1;
+    if (failures[index] === 0) return spawn(index);
+    down[index] = true;
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        if (!closed) spawn(index);
+      },
+      Math.min(5000, 50 * 2 ** (failures[index]! - 1)),
+    );
+    timer.unref();
+    timers.add(timer);
   };
   const spawn = (index: number) => {
     const w = startWorker(seed);
     let answered = false;
     workers[index] = w;
+    down[index] = false;
     w.unref();
     w.on('message', (reply: PoolReply) => {
       answered = true;
+      started = true;
       const p = pending.get(reply.id);
       pending.delete(reply.id);
       p?.done(reply);
     });
     w.on('error', (err) => lost(index, w, answered, err));
     w.on('exit', (code) => lost(index, w, answered, new Error(`crypto worker exited (${code})`)));
+    // Requests waiting for this slot: lost with its last worker, or sent while it was down.
+    for (const p of pending.values()) if (p.worker === index) w.postMessage(p.message);
   };
   for (let i = 0; i < size; i++) spawn(i);
   let nextId = 0;
   let turn = 0;
+  /** The next slot in turn with a live worker (if all are down, the next slot: sent when it restarts). */
+  const pick = () => {
+    for (let k = 0; k < workers.length; k++) {
+      const i = turn++ % workers.length;
+      if (!down[i]) return i;
+    }
+    return turn++ % workers.length;
+  };
 
   // Requests of one event-loop turn, flushed together.
   let verifies: { job: [Uint8Array, Uint8Array, Uint8Array]; w: Waiting<boolean> }[] = [];
@@ -129,7 +156,7 @@ export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): Cr
     for (let start = 0; start < list.length; start += per) {
       const chunk = list.slice(start, start + per);
       const id = nextId++;
-      const worker = turn++ % workers.length;
+      const worker = pick();
       const message = { id, kind, jobs: chunk.map((c) => c.job) } as PoolRequest;
       pending.set(id, {
         worker,
@@ -152,7 +179,7 @@ export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): Cr
           for (const c of chunk) c.w.reject(e);
         },
       });
-      workers[worker]!.postMessage(message);
+      if (!down[worker]) workers[worker]!.postMessage(message);
     }
   };
 
@@ -204,8 +231,15 @@ export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): Cr
     },
     async close() {
       closed = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
       flush();
       await Promise.all(workers.map((w) => w.terminate()));
+      // Requests held for a slot that was down had no worker to lose them.
+      for (const [id, p] of pending) {
+        pending.delete(id);
+        p.fail(new GatewayError('GW_UNAVAILABLE', 'signature pool closed'));
+      }
     },
     workers,
   };

@@ -31,6 +31,14 @@ function unsignedReceipt(i: number): Omit<Receipt, 'signature'> {
   };
 }
 
+/** `p`, or a rejection after 5 s: a hang fails the test instead of timing it out. */
+function within<T>(p: Promise<T>): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('hung')), 5000)),
+  ]);
+}
+
 function signedCalls(n: number) {
   return Array.from({ length: n }, (_, i) => {
     const seed = randomBytes(32);
@@ -116,11 +124,6 @@ describe('a worker that dies', () => {
     // The requests go out on the next turn; kill worker 0 while they are in flight.
     await new Promise((r) => setImmediate(r));
     await before[0]!.terminate();
-    const within = <T>(p: Promise<T>) =>
-      Promise.race([
-        p,
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('hung')), 5000)),
-      ]);
     expect((await within(Promise.all(verifying))).every(Boolean)).toBe(true);
     const sigs = await within(Promise.all(signing));
     for (let i = 0; i < receipts.length; i++) {
@@ -159,6 +162,75 @@ describe('a worker that dies', () => {
     // Either the replacement answered before it died, or the caller got GW_INTERNAL.
     if ('sig' in outcome) expect(outcome.sig).toEqual(signReceipt(gatewaySeed, r).signature);
     else expect(outcome).toEqual({ code: 'GW_INTERNAL' });
+    // The pool worked before, so a replacement that died before answering is
+    // not a broken install: the slot is restarted (after a back-off) and later
+    // calls are signed, not failed for good.
+    for (let i = 0; i < 3; i++) {
+      const later = unsignedReceipt(10 + i);
+      expect(await within(pool.signReceipt(later))).toEqual(
+        signReceipt(gatewaySeed, later).signature,
+      );
+    }
+    expect(pool.workers[0]).not.toBe(second);
     await pool.close();
+  });
+
+  it('a slot restarting after a back-off leaves new work to the live workers', async () => {
+    const pool = createCryptoPool(gatewaySeed, 2);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => pool.signReceipt(unsignedReceipt(i))));
+    await pool.workers[0]!.terminate(); // had answered: replaced at once
+    await new Promise((res) => setImmediate(res));
+    const second = pool.workers[0]!;
+    await second.terminate(); // never answered: slot 0 waits out a back-off
+    const live = pool.workers[1]!;
+    const receipts = Array.from({ length: 64 }, (_, i) => unsignedReceipt(200 + i));
+    const sigs = await within(Promise.all(receipts.map((r) => pool.signReceipt(r))));
+    for (let i = 0; i < receipts.length; i++) {
+      expect(sigs[i]).toEqual(signReceipt(gatewaySeed, receipts[i]!).signature);
+    }
+    expect(pool.workers[1]).toBe(live);
+    // The slot comes back and serves again.
+    await within(
+      (async () => {
+        while (pool.workers[0] === second) await new Promise((res) => setTimeout(res, 10));
+      })(),
+    );
+    const more = signedCalls(40);
+    const ok = await within(
+      Promise.all(more.map((c) => pool.verify(c.key, c.message, c.call.signature))),
+    );
+    expect(ok.every(Boolean)).toBe(true);
+    await pool.close();
+  });
+});
+
+describe('a pool none of whose workers ever answered (a broken install)', () => {
+  it('is not restarted: calls fail GW_INTERNAL', async () => {
+    const pool = createCryptoPool(gatewaySeed, 1);
+    const first = pool.workers[0]!;
+    await first.terminate();
+    await new Promise((res) => setTimeout(res, 200));
+    await expect(within(pool.signReceipt(unsignedReceipt(1)))).rejects.toMatchObject({
+      code: 'GW_INTERNAL',
+    });
+    expect(pool.workers[0]).toBe(first);
+    await pool.close();
+  });
+});
+
+describe('a pool whose workers are all down', () => {
+  it('closes without leaving requests hanging', async () => {
+    const pool = createCryptoPool(gatewaySeed, 1);
+    await pool.signReceipt(unsignedReceipt(1));
+    await pool.workers[0]!.terminate();
+    await new Promise((res) => setImmediate(res));
+    await pool.workers[0]!.terminate(); // slot 0 now waits out a back-off
+    const p = pool.signReceipt(unsignedReceipt(2)).then(
+      () => 'signed',
+      (e: unknown) => (e as { code?: string }).code,
+    );
+    await new Promise((res) => setImmediate(res));
+    await pool.close();
+    expect(await within(p)).toBe('GW_UNAVAILABLE');
   });
 });
