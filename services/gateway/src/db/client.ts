@@ -4,13 +4,16 @@
  * PGlite (in memory, or in a data directory). Both expose the same drizzle
  * API; `rows()` hides the one difference in how raw query results come back.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   existsSync,
+  lstatSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   realpathSync,
   renameSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -107,14 +110,66 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 /**
  * A PGlite (in memory, or in `dir`) with the schema migrated. Creating a
  * cluster (initdb) is most of PGlite's start-up (~1 s); so the first one made
- * on this machine is migrated and dumped to a file in the temp directory,
- * named by a hash of the migrations and the PGlite version, and later new
- * ones (tests, dev gateways, in any process) start from a copy of it
- * (~0.3 s). A directory that already holds a database opens as it is. The
- * migrator still runs after (a no-op when nothing is new).
+ * by this user is migrated and dumped to a template file in a per-user cache
+ * directory (see templatePath), named by a hash of the migrations and the
+ * PGlite version, and later in-memory ones (tests, in any process) start from
+ * a copy of it (~0.3 s). A persistent `dir` never starts from the template:
+ * it runs initdb, so a template that is not what we wrote cannot become a
+ * lasting database. A directory that already holds a database opens as it
+ * is. The migrator still runs after (a no-op when nothing is new).
  */
 async function migratedPglite(dir: string | undefined): Promise<PGlite> {
   if (dir && existsSync(join(dir, 'PG_VERSION'))) return PGlite.create(dir);
+  const file = templatePath();
+  if (file && !dir) {
+    try {
+      const st = lstatSync(file);
+      if (st.isFile() && st.uid === process.getuid?.() && (st.mode & 0o022) === 0) {
+        return await PGlite.create({ loadDataDir: new Blob([readFileSync(file)]) });
+      }
+    } catch {
+      // no template yet (or an unreadable one): make it
+    }
+  }
+  const fresh = await PGlite.create(dir ? { dataDir: dir } : {});
+  await migratePglite(drizzlePglite(fresh), { migrationsFolder: MIGRATIONS });
+  if (file && !existsSync(file)) {
+    // A fresh random name, created exclusively (never through a file someone
+    // else made), then renamed into place: readers see a whole file or none.
+    const tmp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
+    try {
+      const dump = await fresh.dumpDataDir('none');
+      writeFileSync(tmp, new Uint8Array(await dump.arrayBuffer()), { flag: 'wx', mode: 0o600 });
+      renameSync(tmp, file);
+    } catch {
+      rmSync(tmp, { force: true }); // the template is only a speed-up
+    }
+  }
+  return fresh;
+}
+
+/**
+ * Where this user's PGlite template lives: `skymesh-gateway-pglite-<uid>/`
+ * in the temp directory, created 0700, holding `<hash>.tar`. Undefined (no
+ * template: every database runs initdb) when that directory is not a real
+ * directory owned by this user and closed to others (another local user may
+ * have made it first to plant a template), or where there are no user ids.
+ */
+export function templatePath(): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined;
+  const cache = join(tmpdir(), `skymesh-gateway-pglite-${uid}`);
+  try {
+    mkdirSync(cache, { mode: 0o700 });
+  } catch {
+    // already there: checked below
+  }
+  try {
+    const st = lstatSync(cache);
+    if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) return undefined;
+  } catch {
+    return undefined;
+  }
   // PGlite's installed path names its version (pnpm store: …/@electric-sql+pglite@x.y.z/…).
   const hash = createHash('sha256').update(
     realpathSync(createRequire(import.meta.url).resolve('@electric-sql/pglite')),
@@ -123,24 +178,7 @@ async function migratedPglite(dir: string | undefined): Promise<PGlite> {
     if (f.endsWith('.sql') || f.endsWith('.json'))
       hash.update(f).update(readFileSync(join(MIGRATIONS, f)));
   }
-  const file = join(tmpdir(), `skymesh-gateway-pglite-${hash.digest('hex').slice(0, 16)}.tar`);
-  try {
-    const blob = new Blob([readFileSync(file)]);
-    return await PGlite.create(dir ? { dataDir: dir, loadDataDir: blob } : { loadDataDir: blob });
-  } catch {
-    // no template yet (or an unreadable one): make it
-  }
-  const fresh = await PGlite.create(dir ? { dataDir: dir } : {});
-  await migratePglite(drizzlePglite(fresh), { migrationsFolder: MIGRATIONS });
-  try {
-    const dump = await fresh.dumpDataDir('none');
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, new Uint8Array(await dump.arrayBuffer()));
-    renameSync(tmp, file); // atomic: a concurrent reader sees a whole file or none
-  } catch {
-    // the template is only a speed-up
-  }
-  return fresh;
+  return join(cache, `${hash.digest('hex').slice(0, 16)}.tar`);
 }
 
 /** Runs raw SQL and returns its rows (postgres.js answers an array, PGlite `{ rows }`). */
