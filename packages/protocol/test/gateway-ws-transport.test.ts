@@ -16,7 +16,7 @@ class FakeSocket implements WebSocketLike {
   addEventListener(type: string, l: Listener): void {
     this.listeners.set(type, [...(this.listeners.get(type) ?? []), l]);
   }
-  private emit(type: string, data?: unknown) {
+  emit(type: string, data?: unknown) {
     for (const l of this.listeners.get(type) ?? []) l({ data });
   }
   open() {
@@ -32,6 +32,16 @@ class FakeSocket implements WebSocketLike {
   close() {
     this.readyState = 3;
     this.emit('close');
+  }
+}
+
+/** Its 'close' event comes when the test says, as after a real closing handshake. */
+class SlowClose extends FakeSocket {
+  override close() {
+    this.readyState = 2;
+  }
+  finishClose() {
+    super.close();
   }
 }
 
@@ -93,6 +103,42 @@ describe('wsTransport', () => {
     expect(sockets).toHaveLength(2);
     sockets[1]!.answer({ id: sockets[1]!.sent[0]!.id, size: '0' });
     expect(await next).toEqual({ size: '0' });
+  });
+
+  it("a late 'close' from a closed socket fails nothing sent on its successor", async () => {
+    const sockets: SlowClose[] = [];
+    const t = wsTransport({
+      connect: () => {
+        const s = new SlowClose();
+        sockets.push(s);
+        s.readyState = 1;
+        return s;
+      },
+    });
+    const a = t.checkpoint();
+    await tick();
+    t.close();
+    expect(await code(a)).toBe('GW_UNAVAILABLE');
+    const b = t.checkpoint(); // goes out on a new socket
+    await tick();
+    expect(sockets).toHaveLength(2);
+    expect(sockets[1]!.sent).toHaveLength(1);
+    sockets[0]!.finishClose(); // the old socket's close arrives now
+    sockets[1]!.answer({ id: sockets[1]!.sent[0]!.id, size: '5' });
+    expect(await b).toEqual({ size: '5' });
+  });
+
+  it('a request waiting for a socket that close() dropped fails and is not sent on it', async () => {
+    const s = new SlowClose(); // still connecting
+    const t = wsTransport({ connect: () => s, timeoutMs: 200 });
+    const p = code(t.checkpoint());
+    await tick();
+    t.close();
+    s.open(); // opens after all, before its close
+    await tick();
+    s.finishClose();
+    expect(await p).toBe('GW_UNAVAILABLE');
+    expect(s.sent).toHaveLength(0);
   });
 
   it('times out an unanswered request and refuses a socket that never opens', async () => {

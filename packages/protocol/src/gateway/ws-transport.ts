@@ -50,6 +50,14 @@ interface Waiting {
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** One socket and the requests sent on it. */
+interface Connection {
+  socket: WebSocketLike;
+  waiting: Map<number, Waiting>;
+  /** Set once it closed (or close() dropped it): nothing more is sent on it. */
+  closed: boolean;
+}
+
 const OPEN = 1;
 
 function text(data: unknown): string | undefined {
@@ -74,20 +82,22 @@ export function wsTransport(init: WsTransportInit): WsTransport {
     return new Ctor(init.url);
   };
 
-  let socket: WebSocketLike | undefined;
-  let ready: Promise<WebSocketLike> | undefined;
-  const waiting = new Map<number, Waiting>();
+  // Each socket has its own requests: a late 'close' from an old socket fails
+  // only what was sent on it, never requests already sent on its successor.
+  let current: Connection | undefined;
+  let ready: Promise<Connection> | undefined;
   let nextId = 1;
 
-  const failAll = (reason: string) => {
-    for (const [id, w] of waiting) {
-      waiting.delete(id);
+  const failAll = (c: Connection, reason: string) => {
+    c.closed = true;
+    for (const [id, w] of c.waiting) {
+      c.waiting.delete(id);
       clearTimeout(w.timer);
       w.reject(new GatewayError('GW_UNAVAILABLE', reason));
     }
   };
 
-  const connect = (): Promise<WebSocketLike> => {
+  const connect = (): Promise<Connection> => {
     if (ready) return ready;
     let s: WebSocketLike;
     try {
@@ -98,21 +108,22 @@ export function wsTransport(init: WsTransportInit): WsTransport {
         new GatewayError('GW_UNAVAILABLE', 'gateway unreachable', { cause: String(e) }),
       );
     }
-    socket = s;
-    const p = new Promise<WebSocketLike>((resolve, reject) => {
+    const c: Connection = { socket: s, waiting: new Map(), closed: false };
+    current = c;
+    const p = new Promise<Connection>((resolve, reject) => {
       let opened = s.readyState === OPEN;
-      if (opened) resolve(s);
+      if (opened) resolve(c);
       s.addEventListener('open', () => {
         opened = true;
-        resolve(s);
+        resolve(c);
       });
       const gone = () => {
-        if (socket === s) {
-          socket = undefined;
+        if (current === c) {
+          current = undefined;
           ready = undefined;
         }
         if (!opened) reject(new GatewayError('GW_UNAVAILABLE', 'gateway unreachable'));
-        failAll('connection to the gateway closed');
+        failAll(c, 'connection to the gateway closed');
       };
       s.addEventListener('close', gone);
       s.addEventListener('error', gone);
@@ -125,9 +136,9 @@ export function wsTransport(init: WsTransportInit): WsTransport {
         } catch {
           return; // not ours to answer; the request times out
         }
-        const w = typeof msg.id === 'number' ? waiting.get(msg.id) : undefined;
+        const w = typeof msg.id === 'number' ? c.waiting.get(msg.id) : undefined;
         if (!w) return;
-        waiting.delete(msg.id as number);
+        c.waiting.delete(msg.id as number);
         clearTimeout(w.timer);
         const err = msg.error as { code?: unknown; message?: unknown } | undefined;
         if (err && typeof err === 'object') {
@@ -144,18 +155,20 @@ export function wsTransport(init: WsTransportInit): WsTransport {
   };
 
   const request = async (body: Record<string, unknown>): Promise<Record<string, unknown>> => {
-    const s = await connect();
+    const c = await connect();
+    // Closed while it was opening (by close()): nothing would answer on it.
+    if (c.closed) throw new GatewayError('GW_UNAVAILABLE', 'connection to the gateway closed');
     const id = nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        waiting.delete(id);
+        c.waiting.delete(id);
         reject(new GatewayError('GW_UNAVAILABLE', 'gateway did not answer in time'));
       }, timeoutMs);
-      waiting.set(id, { resolve, reject, timer });
+      c.waiting.set(id, { resolve, reject, timer });
       try {
-        s.send(JSON.stringify({ id, ...body }));
+        c.socket.send(JSON.stringify({ id, ...body }));
       } catch (e) {
-        waiting.delete(id);
+        c.waiting.delete(id);
         clearTimeout(timer);
         reject(new GatewayError('GW_UNAVAILABLE', 'could not send', { cause: String(e) }));
       }
@@ -181,11 +194,12 @@ export function wsTransport(init: WsTransportInit): WsTransport {
     consistencyProof: async (first, second) =>
       proof(await request({ log: 'consistency', first: String(first), second: String(second) })),
     close() {
-      const s = socket;
-      socket = undefined;
+      const c = current;
+      current = undefined;
       ready = undefined;
-      failAll('transport closed');
-      s?.close();
+      if (!c) return;
+      failAll(c, 'transport closed');
+      c.socket.close();
     },
   };
 }
