@@ -45,6 +45,20 @@ class SlowClose extends FakeSocket {
   }
 }
 
+/** A transport whose every connection is a new, already open `Socket`, kept in `sockets`. */
+function openSockets<S extends FakeSocket>(Socket: new () => S) {
+  const sockets: S[] = [];
+  const t = wsTransport({
+    connect: () => {
+      const s = new Socket();
+      sockets.push(s);
+      s.readyState = 1;
+      return s;
+    },
+  });
+  return { sockets, t };
+}
+
 const code = async (p: Promise<unknown>) =>
   p.then(
     () => 'ok',
@@ -85,15 +99,7 @@ describe('wsTransport', () => {
   });
 
   it('a closed socket fails waiting requests with GW_UNAVAILABLE; the next request reconnects', async () => {
-    const sockets: FakeSocket[] = [];
-    const t = wsTransport({
-      connect: () => {
-        const s = new FakeSocket();
-        sockets.push(s);
-        s.readyState = 1;
-        return s;
-      },
-    });
+    const { sockets, t } = openSockets(FakeSocket);
     const waiting = t.checkpoint();
     await tick();
     sockets[0]!.close();
@@ -106,15 +112,7 @@ describe('wsTransport', () => {
   });
 
   it("a late 'close' from a closed socket fails nothing sent on its successor", async () => {
-    const sockets: SlowClose[] = [];
-    const t = wsTransport({
-      connect: () => {
-        const s = new SlowClose();
-        sockets.push(s);
-        s.readyState = 1;
-        return s;
-      },
-    });
+    const { sockets, t } = openSockets(SlowClose);
     const a = t.checkpoint();
     await tick();
     t.close();
