@@ -2,6 +2,7 @@
 // memory, dead-peer detection, tampering, duplicate links, redialling.
 import { Identity } from '@skymesh/crypto';
 import { CELL_SIZE } from '@skymesh/protocol';
+import { SLAB_SIZE } from '@skymesh/protocol/onion';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createLinkManager,
@@ -35,6 +36,17 @@ async function pair(net = createMemoryNetwork(), extra: Partial<LinkManagerInit>
   return { a, b, ab, ba: await inbound, ep: ep! };
 }
 
+/** A linked pair whose listener end has stopped reading (a stalled peer). */
+async function stalledPair(maxQueuedCells: number) {
+  const net = createMemoryNetwork();
+  const pipes: MemoryConnection[][] = [];
+  net.onPipe((d, l) => pipes.push([d, l]));
+  const { ab, ba } = await pair(net, { link: { maxQueuedCells } });
+  const listenerEnd = pipes[0]![1]!;
+  listenerEnd.pauseReading();
+  return { ab, ba, listenerEnd };
+}
+
 const until = async (cond: () => boolean, what: string) => {
   for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
   if (!cond()) throw new Error(`timed out waiting for ${what}`);
@@ -42,13 +54,8 @@ const until = async (cond: () => boolean, what: string) => {
 
 describe('backpressure', () => {
   it('a slow reader makes sendCell return false; drain comes later; memory stays bounded', async () => {
-    const net = createMemoryNetwork();
-    const pipes: MemoryConnection[][] = [];
-    net.onPipe((d, l) => pipes.push([d, l]));
     const maxQueuedCells = 64;
-    const { ab, ba } = await pair(net, { link: { maxQueuedCells } });
-    const listenerEnd = pipes[0]![1]!;
-    listenerEnd.pauseReading();
+    const { ab, ba, listenerEnd } = await stalledPair(maxQueuedCells);
     let received = 0;
     ba.onCell(() => received++);
     let sent = 0;
@@ -79,6 +86,34 @@ describe('backpressure', () => {
 });
 
 describe('ordering', () => {
+  it('cells queued behind a stalled reader pin a bounded number of bytes, whatever buffers they view', async () => {
+    const maxQueuedCells = 64;
+    const { ab, ba, listenerEnd } = await stalledPair(maxQueuedCells);
+    const got: number[] = [];
+    ba.onCell((c) => got.push(new DataView(c.buffer, c.byteOffset, 4).getUint32(0)));
+    // Each cell is a view into its own 64 KiB buffer, as a slab cell is when
+    // other traffic took the rest of its slab: a queued view pins all of it.
+    const cell = (i: number) => {
+      const c = new Uint8Array(new ArrayBuffer(SLAB_SIZE), 0, CELL_SIZE);
+      new DataView(c.buffer).setUint32(0, i);
+      return c;
+    };
+    let sent = 0;
+    while (sent < 10_000 && ab.sendCell(cell(sent))) {
+      sent++;
+      if (sent % 16 === 0) await new Promise((r) => setImmediate(r));
+    }
+    const state = ab.debugState() as { queued: number; queuedPinnedBytes: number };
+    expect(state.queued).toBe(maxQueuedCells);
+    // Views alone: 64 × 64 KiB = 4 MiB. Bounded: the queue's cells plus two slabs, plus one cell per copy.
+    expect(state.queuedPinnedBytes).toBeLessThanOrEqual(
+      2 * maxQueuedCells * CELL_SIZE + 2 * SLAB_SIZE,
+    );
+    listenerEnd.resumeReading();
+    await until(() => got.length === sent, 'all cells');
+    expect(got).toEqual(Array.from({ length: sent }, (_, i) => i));
+  });
+
   it('frames that came with the end of the handshake are read before later chunks', async () => {
     // The listener's reply and its first frame reach the dialler as one
     // chunk (the link gets that frame as handshake leftover) and its second

@@ -68,8 +68,10 @@ export function encodeCell(
 // Cells the data path makes are carved out of shared 64 KiB slabs: one
 // ArrayBuffer (and one backing store for the garbage collector to free) per
 // ~30 cells instead of one each. Each slice is zero when handed out and used
-// once; the slab is freed when its last cell is.
-const SLAB_SIZE = 64 * 1024;
+// once; the slab is freed when its last cell is. A cell that waits keeps its
+// whole slab alive: queues that hold cells use CellQueue, which bounds that.
+/** Bytes of one slab allocCellBuffer carves cells from. */
+export const SLAB_SIZE = 64 * 1024;
 let slab = new Uint8Array(0);
 let slabUsed = 0;
 
@@ -107,3 +109,87 @@ export function encodeControlCell(routeId: number, command: RouteCommand, token:
 export function controlToken(cell: Uint8Array): Uint8Array {
   return cell.subarray(ROUTE_HEADER_SIZE, ROUTE_HEADER_SIZE + TOKEN_SIZE);
 }
+
+/**
+ * A FIFO of cells that bounds the memory its cells keep alive. A cell that is
+ * a view into a larger buffer (a slab cell, or a cell parsed out of a
+ * received chunk) pins that whole buffer while it waits, so a queue whose
+ * cells each came from a different slab (a stalled route while other traffic
+ * flows) would hold up to 32× its cells' size. The queue counts the backing
+ * bytes its cells pin (a run of consecutive cells sharing one buffer counts
+ * it once; an upper bound) and stores a copy (its own CELL_SIZE array)
+ * instead of a view whose buffer would take that count past `budget`
+ * (default: `maxCells` cells of CELL_SIZE plus two slabs, room for a full
+ * queue of consecutive slab cells, so a flowing route copies nothing). What
+ * a queue of n cells pins is at most `budget` + n × the cell length.
+ */
+export class CellQueue {
+  private items: Uint8Array[] = [];
+  private head = 0;
+  private pinned = 0;
+  private copied = 0;
+  readonly budget: number;
+
+  constructor(maxCells: number, budget = maxCells * CELL_SIZE + 2 * SLAB_SIZE) {
+    this.budget = budget;
+  }
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Backing-store bytes the queued cells keep alive, as counted (≥ the distinct buffers' total). */
+  get pinnedBytes(): number {
+    return this.pinned;
+  }
+
+  /** Cells stored as copies because the budget was reached (since the queue was made). */
+  get copies(): number {
+    return this.copied;
+  }
+
+  /** The oldest cell, without removing it. */
+  peek(): Uint8Array | undefined {
+    return this.items[this.head];
+  }
+
+  push(cell: Uint8Array): void {
+    const n = this.items.length;
+    if (n > this.head && this.items[n - 1]!.buffer === cell.buffer) {
+      this.items.push(cell);
+      return;
+    }
+    let c = cell;
+    if (c.buffer.byteLength > c.byteLength && this.pinned + c.buffer.byteLength > this.budget) {
+      c = c.slice();
+      this.copied++;
+    }
+    this.pinned += c.buffer.byteLength;
+    this.items.push(c);
+  }
+
+  /** Removes and returns the oldest cell (undefined when empty). */
+  shift(): Uint8Array | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const c = this.items[this.head]!;
+    this.items[this.head++] = EMPTY_CELL;
+    const next = this.items[this.head];
+    if (next?.buffer !== c.buffer) this.pinned -= c.buffer.byteLength;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return c;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+    this.pinned = 0;
+  }
+}
+
+const EMPTY_CELL = new Uint8Array(0);

@@ -25,6 +25,7 @@ import {
   PING_ID_LEN,
   parseRecords,
 } from '@skymesh/protocol/link';
+import { CellQueue } from '@skymesh/protocol/onion';
 import type { CellLink, ChannelStatus } from '../contracts.js';
 import type { Connection } from './transport.js';
 
@@ -106,30 +107,6 @@ const REASON_OF_CODE: Record<number, string> = {
 const MAX_CONTROLS = 16;
 const MAX_PENDING_PINGS = 16;
 
-/** A bounded FIFO of cells (head index, compacted now and then: no O(n) shift). */
-class CellQueue {
-  private items: Uint8Array[] = [];
-  private head = 0;
-  get length(): number {
-    return this.items.length - this.head;
-  }
-  push(c: Uint8Array): void {
-    this.items.push(c);
-  }
-  shift(): Uint8Array {
-    const c = this.items[this.head++]!;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return c;
-  }
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-  }
-}
-
 type Control = { kind: 'ping' | 'pong'; id: Uint8Array };
 
 /** An authenticated, encrypted link over one Connection. Made by the link manager. */
@@ -148,7 +125,8 @@ export class SecureLink implements CellLink {
   private readonly opts: ResolvedLinkOptions;
   private readonly sealer: FrameSealer;
   private readonly opener: FrameOpener;
-  private readonly queue = new CellQueue();
+  /** Cells waiting for a frame; a bounded FIFO that also bounds the slab memory they pin. */
+  private readonly queue: CellQueue;
   private controls: Control[] = [];
   private readonly pings = new Map<
     string,
@@ -196,6 +174,7 @@ export class SecureLink implements CellLink {
     this.onHandlerError = init.onHandlerError ?? (() => {});
     this.conn = conn;
     this.opts = init.options;
+    this.queue = new CellQueue(this.opts.maxQueuedCells);
     this.peerKey = hs.peerKey;
     this.peerAddress = encodeAddress(hs.peerKey);
     this.initiator = init.initiator;
@@ -323,6 +302,7 @@ export class SecureLink implements CellLink {
       peer: this.peerAddress.slice(0, 12),
       state: this.state,
       queued: this.queue.length,
+      queuedPinnedBytes: this.queue.pinnedBytes,
       controls: this.controls.length,
       transportBlocked: this.transportBlocked,
       transportBuffered: this.conn.buffered,
@@ -360,7 +340,7 @@ export class SecureLink implements CellLink {
         else b.addPong(c.id);
       }
       this.controls = [];
-      for (let i = 0; i < cells; i++) b.addCell(this.queue.shift());
+      for (let i = 0; i < cells; i++) b.addCell(this.queue.shift()!);
       this.counters.cellsOut += cells;
       b.addPadding(b.room);
       this.writeFrame(b);

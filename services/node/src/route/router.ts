@@ -18,6 +18,7 @@
 import { equalBytes, type Identity } from '@skymesh/crypto';
 import { CELL_SIZE, MAX_HOPS } from '@skymesh/protocol';
 import {
+  CellQueue,
   cellBody,
   controlToken,
   createSetupPacket,
@@ -217,7 +218,8 @@ interface Side {
   readonly token: Uint8Array;
   /** True when this end picked the ID (it then quarantines it on release). */
   readonly allocated: boolean;
-  readonly queue: Uint8Array[];
+  /** Cells waiting for the link or a RESUME; bounds the slab memory they pin too. */
+  readonly queue: CellQueue;
   /** The neighbour asked us to stop sending this route's cells. */
   paused: boolean;
   /** We asked the neighbour to stop sending. */
@@ -497,7 +499,7 @@ class RouterImpl implements Router {
       id,
       token,
       allocated,
-      queue: [],
+      queue: new CellQueue(this.max),
       paused: false,
       pauseSent: false,
       finalize: false,
@@ -522,7 +524,7 @@ class RouterImpl implements Router {
     const r = side.route;
     if (side.queue.length >= this.max) {
       this.drops.congestion++;
-      side.queue.length = 0;
+      side.queue.clear();
       if (r.role === 'relay') this.reportFailure(r, RouteFailure.CONGESTION);
       this.teardown(r, 'congestion');
       return false;
@@ -540,7 +542,7 @@ class RouterImpl implements Router {
   private flush(side: Side): void {
     const link = side.entry.link;
     while (side.queue.length > 0 && !side.paused && !side.entry.closed) {
-      if (!link.sendCell(side.queue[0]!)) break;
+      if (!link.sendCell(side.queue.peek()!)) break;
       side.queue.shift();
       this.cellsOut++;
     }
@@ -965,7 +967,7 @@ class RouterImpl implements Router {
         side.queue.push(encodeControlCell(side.id, RouteCommand.DESTROY, side.token));
         side.draining = true;
       } else {
-        side.queue.length = 0;
+        side.queue.clear();
         this.sendControl(side, RouteCommand.DESTROY);
       }
     }
@@ -979,7 +981,7 @@ class RouterImpl implements Router {
     for (const side of [r.prev, r.next]) {
       if (!side) continue;
       if (!side.draining) {
-        side.queue.length = 0;
+        side.queue.clear();
         side.entry.waiting.delete(side);
       }
       if (side.entry.routes.get(side.id) === side) side.entry.routes.delete(side.id);
@@ -1045,6 +1047,7 @@ class RouterImpl implements Router {
       s && {
         id: s.id,
         queue: s.queue.length,
+        queuePinnedBytes: s.queue.pinnedBytes,
         paused: s.paused,
         pauseSent: s.pauseSent,
         waiting: s.entry.waiting.has(s),
