@@ -81,7 +81,8 @@ export function createCryptoPool(seed: Uint8Array, size = defaultPoolSize()): Cr
   // is restarted after a back-off (50 ms doubling to 5 s), so the slot heals
   // without spinning if the install went bad; new work goes to live slots.
   const lost = (index: number, worker: Worker, answered: boolean, err: unknown) => {
-    if (workers[index] !== worker) return; // 'error' is followed by 'exit'
+    // 'error' is followed by 'exit'; a slot that is down already lost this worker.
+    if (workers[index] !== worker || down[index]) return;
     if (!started) broken ??= err;
     for (const [id, p] of pending) {
       if (broken === undefined && p.worker !== index) continue;

@@ -204,6 +204,29 @@ describe('a worker that dies', () => {
   });
 });
 
+describe('a replacement that fails with an error and then exits', () => {
+  it('is restarted once after its back-off (error + exit count as one loss)', async () => {
+    const pool = createCryptoPool(gatewaySeed, 1);
+    await pool.signReceipt(unsignedReceipt(1));
+    await pool.workers[0]!.terminate(); // had answered: replaced at once
+    await new Promise((res) => setImmediate(res));
+    const second = pool.workers[0]!;
+    // A crash: 'error', then 'exit' (as a worker's uncaught exception gives).
+    second.emit('error', new Error('crashed'));
+    await second.terminate();
+    const seen = new Set([second]);
+    const start = Date.now();
+    while (Date.now() - start < 400) {
+      seen.add(pool.workers[0]!);
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    expect(seen.size).toBe(2); // one replacement, not one per event
+    const r = unsignedReceipt(2);
+    expect(await within(pool.signReceipt(r))).toEqual(signReceipt(gatewaySeed, r).signature);
+    await pool.close();
+  });
+});
+
 describe('a pool none of whose workers ever answered (a broken install)', () => {
   it('is not restarted: calls fail GW_INTERNAL', async () => {
     const pool = createCryptoPool(gatewaySeed, 1);
