@@ -4,15 +4,20 @@
  * link reports (RTT from the link or a ping, rising sequence, registering
  * again when the server forgot the node, one run at a time), and where paths come from —
  * the server's first usable path, else the node's verified copy, else
- * random — with `ask: false` never asking.
+ * random — with `ask: false` never asking; answers not signed by the
+ * configured key for the query sent, or naming a node outside the copy,
+ * are refused.
  */
 import { Identity, toHex } from '@skymesh/crypto';
 import { encodeDescriptor, signDescriptor, toBase64Url } from '@skymesh/protocol';
 import {
   DirectoryState,
+  encodeDiff,
   encodeSnapshot,
   keyHex,
   type LinkReport,
+  routeQueryDigest,
+  signRouteAnswer,
   verifyLinkReport,
 } from '@skymesh/protocol/directory';
 import { describe, expect, it } from 'vitest';
@@ -25,7 +30,9 @@ import {
 
 const serverSeed = new Uint8Array(32).fill(9);
 const server = Identity.fromSeed(serverSeed);
-const names = ['S', 'R1', 'R2', 'D'] as const;
+// X is a valid node the route server's directory does not hold.
+const names = ['S', 'R1', 'R2', 'D', 'X'] as const;
+const listed = names.filter((n) => n !== 'X');
 type Name = (typeof names)[number];
 const ids = Object.fromEntries(
   names.map((n, i) => [n, Identity.fromSeed(new Uint8Array(32).fill(i + 1))]),
@@ -46,10 +53,10 @@ const desc = Object.fromEntries(
   ]),
 ) as Record<Name, Uint8Array>;
 
-/** The directory: S–R1, R1–R2, R2–D, R1–D confirmed. */
-function snapshot(): Uint8Array {
+/** The directory: S–R1, R1–R2, R2–D, R1–D confirmed (and X listed, when told). */
+function directory(withX = false): DirectoryState {
   const s = new DirectoryState();
-  for (const n of names)
+  for (const n of withX ? names : listed)
     s.putNode(
       signDescriptor(
         { roles: { relay: true, exit: false }, endpoints: [], pricePerMiB: 0n },
@@ -63,7 +70,17 @@ function snapshot(): Uint8Array {
   s.putLink(k('R2'), k('D'), 1000, 100);
   s.putLink(k('R1'), k('D'), 5000, 100);
   s.commit();
-  return encodeSnapshot(s, serverSeed);
+  return s;
+}
+const snapshot = () => encodeSnapshot(directory(), serverSeed);
+
+/** A signed diff from the snapshot's version adding a link R1–X to a node the copy does not hold. */
+function brokenDiff(): Uint8Array {
+  const s = directory(true);
+  const since = s.version;
+  s.putLink(keyHex(ids.R1.publicKey), keyHex(ids.X.publicKey), 1000, 100);
+  s.commit();
+  return encodeDiff(s, since, serverSeed);
 }
 
 const pathJSON = (hops: Name[]) => ({
@@ -72,13 +89,31 @@ const pathJSON = (hops: Name[]) => ({
   hops: hops.map((h) => ({ address: ids[h].address, descriptor: toBase64Url(desc[h]) })),
 });
 
+/** A route answer to `query`, signed by `seed` (the route server's unless told). */
+function answer(query: unknown, paths: Name[][], seed: Uint8Array = serverSeed) {
+  const signature = signRouteAnswer(
+    seed,
+    { queryDigest: routeQueryDigest(query), version: 1 },
+    paths.map((hops) => ({
+      rttMicros: 3000,
+      diverse: true,
+      hops: hops.map((h) => ({ publicKey: ids[h].publicKey, bytes: desc[h] })),
+    })),
+  );
+  return { version: 1, paths: paths.map(pathJSON), signature: toBase64Url(signature) };
+}
+
 interface Script {
   requests: string[];
   reports: LinkReport[];
-  /** Answers to /v1/routes in turn: paths, or 'down' (the fetch rejects). */
-  routes: (Name[][] | 'down')[];
+  /** Answers to /v1/routes in turn: paths, signed by another key, or 'down' (the fetch rejects). */
+  routes: (Name[][] | { signedBy: Uint8Array; paths: Name[][] } | 'down')[];
   /** Report answers: true = 422 DIRECTORY_UNKNOWN_NODE. */
   forgetOnce: boolean;
+  /** Snapshot requests that fail (the fetch rejects) before one is served. */
+  snapshotsDown?: number;
+  /** Diff answers: 410 (default), or a signed diff that does not fit the copy. */
+  diff?: 'gone' | 'broken';
 }
 
 function scriptedFetch(script: Script): typeof fetch {
@@ -101,13 +136,19 @@ function scriptedFetch(script: Script): typeof fetch {
         return json(200, { confirmed: 0, version: 1 });
       }
       case '/v1/snapshot':
+        if ((script.snapshotsDown ?? 0) > 0) {
+          script.snapshotsDown!--;
+          throw new TypeError('fetch failed');
+        }
         return new Response(snapshot(), { status: 200 });
       case '/v1/diff':
+        if (script.diff === 'broken') return new Response(brokenDiff(), { status: 200 });
         return json(410, { error: { code: 'DIRECTORY_DIFF_UNAVAILABLE', message: 'gone' } });
       case '/v1/routes': {
         const next = script.routes.shift() ?? 'down';
         if (next === 'down') throw new TypeError('fetch failed');
-        return json(200, { version: 1, paths: next.map(pathJSON) });
+        if (Array.isArray(next)) return json(200, answer(body, next));
+        return json(200, answer(body, next.paths, next.signedBy));
       }
       default:
         return json(404, { error: { code: 'RS_NOT_FOUND', message: path } });
@@ -115,7 +156,10 @@ function scriptedFetch(script: Script): typeof fetch {
   }) as typeof fetch;
 }
 
-function agentWith(script: Script, extra: Partial<RouteServerSettings> = {}) {
+/** The node publishing the route server on the mesh (in the mesh tests). */
+const publisher = Identity.fromSeed(new Uint8Array(32).fill(42));
+
+function agentWith(script: Script, extra: Partial<RouteServerSettings> = {}, meshScript?: Script) {
   const added: number[] = [];
   const randomAsks: PathAsk[] = [];
   let pings = 0;
@@ -123,7 +167,13 @@ function agentWith(script: Script, extra: Partial<RouteServerSettings> = {}) {
   const carried = { r1: 0 };
   const idle = () => ({ bytesIn: 0, bytesOut: 0 });
   const agent = createRouteServerAgent(
-    { key: server.publicKey, url: 'http://rs.test', fetch: scriptedFetch(script), ...extra },
+    {
+      key: server.publicKey,
+      url: 'http://rs.test',
+      fetch: scriptedFetch(script),
+      ...(meshScript ? { mesh: { address: publisher.address, port: 8401 } } : {}),
+      ...extra,
+    },
     {
       identity: ids.S,
       resign: () =>
@@ -155,6 +205,7 @@ function agentWith(script: Script, extra: Partial<RouteServerSettings> = {}) {
         },
       ],
       addDescriptors: (list) => added.push(list.length),
+      ...(meshScript ? { meshFetch: scriptedFetch(meshScript) } : {}),
       randomPath: (ask) => {
         randomAsks.push(ask);
         return [{ publicKey: ask.destination }];
@@ -273,5 +324,32 @@ describe('route-server agent', () => {
     }
     expect(script.requests).not.toContain('/v1/routes');
     expect(agent.stats().pathSources).toEqual({ server: 0, local: 5, random: 0 });
+  });
+
+  it('refuses answers not signed by its route server, or naming a node outside its copy', async () => {
+    const script = newScript({
+      routes: [
+        // A carrier's answer: its own relays, signed with its own key.
+        { signedBy: new Uint8Array(32).fill(7), paths: [['R2', 'R1', 'D']] },
+        // Signed by the route server, but through X, which the verified copy does not hold.
+        [['X', 'R2', 'D']],
+        [['R1', 'R2', 'D']],
+      ],
+    });
+    const { agent, added } = agentWith(script);
+    await agent.start();
+    agent.close();
+    const fed = added.length;
+    for (const code of ['DIRECTORY_BAD_SIGNATURE', 'DIRECTORY_UNKNOWN_NODE']) {
+      const p = hexes(await agent.choosePath(ask('D')));
+      // From the copy: never the refused path, never X.
+      expect(p).not.toContain(keysOf('X')[0]);
+      expect(agent.stats().lastError).toBe(`route query: ${code}`);
+    }
+    expect(added.length).toBe(fed); // refused answers' descriptors are not taken in
+    expect(agent.stats().pathSources).toEqual({ server: 0, local: 2, random: 0 });
+    // A genuine answer for the query sent is taken.
+    expect(hexes(await agent.choosePath(ask('D')))).toEqual(keysOf('R1', 'R2', 'D'));
+    expect(agent.stats().pathSources.server).toBe(1);
   });
 });

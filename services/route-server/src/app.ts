@@ -25,7 +25,12 @@ import {
   MAX_DESCRIPTOR_SIZE,
   toBase64Url,
 } from '@skymesh/protocol';
-import { MAX_LINK_REPORT_SIZE, type RoutePath, type RouteQuery } from '@skymesh/protocol/directory';
+import {
+  MAX_LINK_REPORT_SIZE,
+  type RoutePath,
+  type RouteQuery,
+  routeQueryDigest,
+} from '@skymesh/protocol/directory';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { DirectoryService } from './directory.js';
@@ -101,6 +106,13 @@ function routeQuery(body: unknown): RouteQuery {
   if (b.maxHops !== undefined) q.maxHops = b.maxHops as number;
   if (b.k !== undefined) q.k = b.k as number;
   if (b.exclude !== undefined) q.exclude = b.exclude as string[];
+  // The asker's nonce is only signed over (routeQueryDigest), never used otherwise.
+  if (
+    b.nonce !== undefined &&
+    (typeof b.nonce !== 'string' || !/^[A-Za-z0-9_-]{16,128}$/.test(b.nonce))
+  ) {
+    throw new RouteServerError('RS_MALFORMED', 'nonce must be 16..128 base64url characters');
+  }
   if (b.spread !== undefined) {
     if (typeof b.spread !== 'number' || !(b.spread >= 0 && b.spread <= 1)) {
       throw new RouteServerError('RS_MALFORMED', 'spread must be a number in 0..1');
@@ -164,8 +176,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       service.publishReport(signedBytes(body, 'report', MAX_LINK_REPORT_SIZE)),
     route: (body: unknown) => {
       ready();
-      const version = service.graph().version;
-      return { version, paths: pathsToJSON(service.route(routeQuery(body))) };
+      const a = service.answerRoute(routeQuery(body), routeQueryDigest(body));
+      return {
+        version: a.version,
+        paths: pathsToJSON(a.paths),
+        signature: toBase64Url(a.signature),
+      };
     },
   };
   const ready = () => {

@@ -20,6 +20,7 @@ import {
   type RoutePath,
   type RouteQuery,
   type Snapshot,
+  signRouteAnswer,
   stateFromSnapshot,
   verifyLinkReport,
 } from '@skymesh/protocol/directory';
@@ -215,9 +216,38 @@ export class DirectoryService {
    * @throws DirectoryError DIRECTORY_BAD_QUERY | DIRECTORY_NO_ROUTE
    */
   route(query: RouteQuery): RoutePath[] {
+    return this.routeOn(this.graph(), query);
+  }
+
+  /**
+   * Answers a route query and signs the answer with the server's key, bound
+   * to `queryDigest` (routeQueryDigest of the query as received, nonce
+   * included) and the version (docs/route-server.md §Signed route answers).
+   * A mirror signs with its own key.
+   * @throws DirectoryError DIRECTORY_BAD_QUERY | DIRECTORY_NO_ROUTE
+   */
+  answerRoute(
+    query: RouteQuery,
+    queryDigest: Uint8Array,
+  ): { version: number; paths: RoutePath[]; signature: Uint8Array } {
+    const graph = this.graph();
+    const paths = this.routeOn(graph, query);
+    const signature = signRouteAnswer(
+      this.seed,
+      { queryDigest, version: graph.version },
+      paths.map((p) => ({
+        rttMicros: p.rttMicros,
+        diverse: p.diverse,
+        hops: p.hops.map((h) => ({ publicKey: h.desc.publicKey, bytes: h.bytes })),
+      })),
+    );
+    return { version: graph.version, paths, signature };
+  }
+
+  private routeOn(graph: RouteGraph, query: RouteQuery): RoutePath[] {
     this.counters.routeQueries++;
     try {
-      return this.graph().find({ ...query, now: this.now() });
+      return graph.find({ ...query, now: this.now() });
     } catch (err) {
       this.counters.routeFailures++;
       throw this.reject(err);

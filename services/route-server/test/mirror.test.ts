@@ -5,7 +5,12 @@
  */
 import { ed25519PublicKey } from '@skymesh/crypto';
 import { decodeDescriptor } from '@skymesh/protocol';
-import { DirectoryState, encodeSnapshot, syntheticSeed } from '@skymesh/protocol/directory';
+import {
+  DirectoryState,
+  encodeSnapshot,
+  RouteServerClient,
+  syntheticSeed,
+} from '@skymesh/protocol/directory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Mirror } from '../src/mirror.js';
 import {
@@ -16,6 +21,7 @@ import {
   populate,
   postBytes,
   reportBytes,
+  T0,
 } from './_harness.js';
 
 const open: Harness[] = [];
@@ -50,18 +56,23 @@ const serving = (bytes: Uint8Array): typeof fetch =>
       ? new Response(bytes, { status: 200 })
       : new Response('{}', { status: 410 })) as typeof fetch;
 
+/** An upstream holding nodes 1–2–3 and a mirror of it, not synced yet. */
+async function chainOf3() {
+  const up = await upstream();
+  await populate(
+    up.h.app,
+    [1, 2, 3],
+    [
+      [1, 2, 100],
+      [2, 3, 200],
+    ],
+  );
+  return { up, ...(await mirrorOf(up.url, up.h.service.publicKey)) };
+}
+
 describe('mirror', () => {
   it('syncs a snapshot then diffs, ends equal to the upstream, and stays read-only', async () => {
-    const up = await upstream();
-    await populate(
-      up.h.app,
-      [1, 2, 3],
-      [
-        [1, 2, 100],
-        [2, 3, 200],
-      ],
-    );
-    const { m, mirror } = await mirrorOf(up.url, up.h.service.publicKey);
+    const { up, m, mirror } = await chainOf3();
     const before = await m.app.inject({ url: '/v1/snapshot' });
     expect([before.statusCode, before.json().error.code]).toEqual([503, 'RS_UNAVAILABLE']);
     expect(await mirror.syncOnce()).toEqual({
@@ -83,6 +94,24 @@ describe('mirror', () => {
       payload: { destination: { address: node(4).address }, minHops: 2, maxHops: 2 },
     });
     expect(route.statusCode).toBe(200);
+  });
+
+  it("signs route answers with its own key: they verify under the mirror's key, not the upstream's", async () => {
+    const { up, m, mirror } = await chainOf3();
+    await mirror.syncOnce();
+    const url = await m.app.listen({ host: '127.0.0.1', port: 0 });
+    const query = { destination: { address: node(3).address }, minHops: 2, maxHops: 2 };
+    const viaMirror = new RouteServerClient({ baseUrl: url, serverKey: m.service.publicKey });
+    const [path] = await viaMirror.route(query, T0);
+    expect(path!.hops.map((h) => h.address)).toEqual([node(2).address, node(3).address]);
+    expect(m.service.counters.routeQueries).toBe(1);
+    const trustingUpstream = new RouteServerClient({
+      baseUrl: url,
+      serverKey: up.h.service.publicKey,
+    });
+    await expect(trustingUpstream.route(query, T0)).rejects.toMatchObject({
+      code: 'DIRECTORY_BAD_SIGNATURE',
+    });
   });
 
   it('keeps syncing on its own once started, until stopped', async () => {

@@ -5,6 +5,8 @@
  * - privacy of the asker: a route query travels through the mesh; every
  *   connection that carried one to the route server is one the publishing
  *   node's acceptor opened, and the asker opened none for it;
+ * - integrity: a query rewritten on the way (on the publisher's plain HTTP
+ *   leg) gets an answer signed for another query, which the asker refuses;
  * - fallback: with the route server stopped, routes still build, from the
  *   node's downloaded copy;
  * - self-hosting: a node reads from (and queries) a private mirror and
@@ -138,6 +140,38 @@ describe('nodes with a route server', () => {
     expect(m.direct.A.filter((p) => p === '/v1/diff')).toEqual([]);
     // The query itself went over a 3-hop route to P (and the session over one to D).
     expect(a.stats().routes.every((r) => r.hops === 3)).toBe(true);
+    await session.close();
+  });
+
+  it('refuses an answer to a query rewritten on the way to steer it through the publisher', async () => {
+    // What the publisher (or anyone on its HTTP leg to the server) could do before answers
+    // were signed for the query asked: exclude R3, so every 3-hop path to D goes through P.
+    let r3 = '';
+    let rewritten = 0;
+    const rs = await server({
+      configure: (app) =>
+        app.addHook('preHandler', async (req) => {
+          if (req.url !== '/v1/routes') return;
+          const q = req.body as { exclude?: string[] };
+          q.exclude = [...(q.exclude ?? []), r3];
+          rewritten++;
+        }),
+    });
+    const m = await meshOf(viaMesh(rs), rs);
+    r3 = m.nodes.R3.address;
+    await Promise.all(NAMES.map((n) => m.nodes[n].routeServer!.sync()));
+    const a = m.nodes.A;
+    const before = a.routeServer!.stats();
+    const session = a.connectSession(m.nodes.D.address, { hops: 3 });
+    await session.ready;
+    const st = a.routeServer!.stats();
+    expect(rewritten).toBe(1);
+    expect(st.queries).toEqual({ mesh: 1, direct: 0 });
+    // The server's signed answer (through P) was refused; the path came from A's copy.
+    expect(st.lastError).toBe('route query: DIRECTORY_BAD_SIGNATURE');
+    expect(st.pathSources.server).toBe(0);
+    expect(st.pathSources.random).toBe(before.pathSources.random);
+    expect(st.pathSources.local).toBeGreaterThan(before.pathSources.local);
     await session.close();
   });
 

@@ -1,12 +1,14 @@
 /**
  * HTTP client of a route server's API (docs/route-server.md §API), over any
  * `fetch` (a browser's, Node's, or one that tunnels through the mesh). It
- * checks what it can itself: every descriptor in a route answer against its
- * node signature and address, and bodies against a size cap. Snapshots and
- * diffs come back as bytes for a DirectoryReplica to verify; `sync` does
- * both steps.
+ * checks what it can itself: a route answer's signature under the server
+ * key it was given, bound to the query it sent with a fresh nonce (so a
+ * relay carrying the query cannot choose the paths), every descriptor in
+ * the answer against its node signature and address, and bodies against a
+ * size cap. Snapshots and diffs come back as bytes for a DirectoryReplica
+ * to verify; `sync` does both steps.
  */
-import { concatBytes, encodeAddress } from '@skymesh/crypto';
+import { concatBytes, encodeAddress, randomBytes } from '@skymesh/crypto';
 import { fromBase64Url, toBase64Url } from '../codec/base64url.js';
 import {
   MAX_DESCRIPTOR_SIZE,
@@ -16,6 +18,7 @@ import {
 import { ProtocolError } from '../errors.js';
 import { DirectoryError } from './errors.js';
 import type { DirectoryReplica } from './replica.js';
+import { ROUTE_NONCE_BYTES, routeQueryDigest, verifyRouteAnswer } from './route-answer.js';
 import { MAX_SNAPSHOT_SIZE } from './snapshot.js';
 
 /** Thrown when the route server answers with an error: `code` is the server's code as sent. */
@@ -29,6 +32,11 @@ export interface RouteServerClientOptions {
   fetch?: typeof fetch;
   /** Largest body read. @default MAX_SNAPSHOT_SIZE */
   maxBytes?: number;
+  /**
+   * The route server's (or mirror's) public key: route answers must be
+   * signed by it. `route()` refuses to run without it.
+   */
+  serverKey?: Uint8Array;
 }
 
 /** A route query in the JSON form the server takes (addresses as text). */
@@ -40,6 +48,8 @@ export interface RouteQueryJSON {
   k?: number;
   exclude?: string[];
   spread?: number;
+  /** Base64url bytes the answer's signature must cover; route() draws 32 random bytes when unset. */
+  nonce?: string;
 }
 
 /** One hop of a route answer, its descriptor verified. */
@@ -60,11 +70,13 @@ export class RouteServerClient {
   private readonly base: string;
   private readonly fetchFn: typeof fetch;
   private readonly maxBytes: number;
+  private readonly serverKey: Uint8Array | undefined;
 
   constructor(opts: RouteServerClientOptions) {
     this.base = opts.baseUrl.replace(/\/+$/, '');
     this.fetchFn = opts.fetch ?? globalThis.fetch.bind(globalThis);
     this.maxBytes = opts.maxBytes ?? MAX_SNAPSHOT_SIZE;
+    this.serverKey = opts.serverKey?.slice();
   }
 
   /** Publishes a signed descriptor. @throws RouteServerResponseError */
@@ -83,24 +95,57 @@ export class RouteServerClient {
   }
 
   /**
-   * Asks for paths and verifies every hop's descriptor (signature, validity
-   * at `now`, address).
-   * @throws RouteServerResponseError; DirectoryError DIRECTORY_BAD_DESCRIPTOR
+   * Asks for paths (with a fresh random nonce unless the query has one) and
+   * verifies the answer: its signature under `serverKey`, over the digest of
+   * the query sent, the version and every path; and every hop's descriptor
+   * (signature, validity at `now`, address).
+   * @throws RouteServerResponseError; DirectoryError DIRECTORY_BAD_SIGNATURE |
+   *   DIRECTORY_BAD_DESCRIPTOR | DIRECTORY_WRONG_SERVER (no serverKey configured)
    */
   async route(query: RouteQueryJSON, now?: number): Promise<VerifiedPath[]> {
+    const serverKey = this.serverKey;
+    if (!serverKey) {
+      throw new DirectoryError(
+        'DIRECTORY_WRONG_SERVER',
+        'route answers cannot be checked: the client has no serverKey',
+      );
+    }
+    const sent: RouteQueryJSON = {
+      ...query,
+      nonce: query.nonce ?? toBase64Url(randomBytes(ROUTE_NONCE_BYTES)),
+    };
     const body = await this.json<{
+      version: number;
+      signature: string;
       paths: {
         rttMicros: number;
         diverse: boolean;
         hops: { address: string; descriptor: string }[];
       }[];
-    }>('POST', '/v1/routes', query);
+    }>('POST', '/v1/routes', sent);
     if (!Array.isArray(body?.paths)) throw malformed('paths');
-    return body.paths.map((p) => ({
-      rttMicros: Number(p.rttMicros),
-      diverse: p.diverse === true,
-      hops: (Array.isArray(p.hops) ? p.hops : []).map((h) => verifiedHop(h, now)),
+    const paths = body.paths.map((p) => ({
+      rttMicros: Number(p?.rttMicros),
+      diverse: p?.diverse === true,
+      hops: (Array.isArray(p?.hops) ? p.hops : []).map((h) => verifiedHop(h, now)),
     }));
+    let signature: Uint8Array | undefined;
+    try {
+      signature = fromBase64Url(String(body.signature), 64, 'signature');
+    } catch {
+      signature = undefined;
+    }
+    verifyRouteAnswer(
+      serverKey,
+      { queryDigest: routeQueryDigest(sent), version: Number(body.version) },
+      paths.map((p) => ({
+        rttMicros: p.rttMicros,
+        diverse: p.diverse,
+        hops: p.hops.map((h) => ({ publicKey: h.desc.publicKey, bytes: h.bytes })),
+      })),
+      signature,
+    );
+    return paths;
   }
 
   /** The signed snapshot bytes (verify them with a DirectoryReplica). */

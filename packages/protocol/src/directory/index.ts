@@ -12,6 +12,7 @@ export * from './link-report.js';
 export { netGroup, nodeGroups } from './netgroup.js';
 export * from './replica.js';
 export * from './reports.js';
+export * from './route-answer.js';
 export * from './routes.js';
 export * from './snapshot.js';
 export * from './state.js';

@@ -13,8 +13,11 @@
  *   at start (bootstrap), then diffs every `syncIntervalMs`; the copy's
  *   descriptors feed the node's own directory so it can dial every hop;
  * - chooses paths: asks the route server (k disjoint latency-aware paths,
- *   without naming itself as source) and takes one without itself; when the
- *   server cannot be reached or answers an error, it picks from its copy
+ *   without naming itself as source) and takes one without itself, after
+ *   checking the answer's signature under `key` (bound to the query and a
+ *   fresh nonce: whoever carries the query cannot choose the path) and that
+ *   every hop is in the verified copy; when the server cannot be reached,
+ *   answers an error or an answer fails a check, it picks from its copy
  *   with the same route finding (`pathSources.local`), and only when the copy
  *   has no path either, at random among known relays (`pathSources.random`).
  *
@@ -29,6 +32,7 @@
 import { encodeAddress, type Identity, parseAddress, SkymeshError, toHex } from '@skymesh/crypto';
 import { encodeDescriptor, type NodeDescriptor } from '@skymesh/protocol';
 import {
+  DirectoryError,
   DirectoryReplica,
   encodeLinkReport,
   MAX_EXCLUDE,
@@ -42,7 +46,7 @@ import type { PathHop } from '../route/index.js';
 
 /** How a node reaches its route server (the `routeServer` config section). */
 export interface RouteServerSettings {
-  /** The route server's Ed25519 public key: snapshots and diffs must be signed by it. */
+  /** The route server's (or the mirror's) Ed25519 public key: snapshots, diffs and route answers must be signed by it. */
   readonly key: Uint8Array;
   /** Base URL reached directly: bootstrap snapshot, publishing, and everything when `mesh` is unset. */
   readonly url?: string;
@@ -155,8 +159,9 @@ export function createRouteServerAgent(
       f(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   const directFetch = bounded(settings.fetch ?? globalThis.fetch.bind(globalThis));
   const direct = settings.url
-    ? new RouteServerClient({ baseUrl: settings.url, fetch: directFetch })
+    ? new RouteServerClient({ baseUrl: settings.url, fetch: directFetch, serverKey: settings.key })
     : undefined;
+  // Publishing only (a node reading from a mirror publishes upstream, whose key it need not know).
   const upstream = settings.publishUrl
     ? new RouteServerClient({ baseUrl: settings.publishUrl, fetch: directFetch })
     : undefined;
@@ -165,6 +170,7 @@ export function createRouteServerAgent(
       ? new RouteServerClient({
           baseUrl: `http://${settings.mesh.address}.mesh:${settings.mesh.port}`,
           fetch: deps.meshFetch,
+          serverKey: settings.key,
         })
       : undefined;
   if (!direct && !mesh) {
@@ -320,8 +326,7 @@ export function createRouteServerAgent(
       .slice(0, MAX_EXCLUDE)
       .map((k) => encodeAddress(k));
 
-  async function fromServer(a: PathAsk): Promise<PathHop[] | undefined> {
-    const client = reader();
+  async function fromServer(client: RouteServerClient, a: PathAsk): Promise<PathHop[] | undefined> {
     const viaMesh = client === mesh;
     if (viaMesh) counters.queries.mesh++;
     else counters.queries.direct++;
@@ -334,12 +339,21 @@ export function createRouteServerAgent(
     });
     const avoid = new Set([selfHex, ...a.exclude.map(toHex)]);
     const destHex = toHex(a.destination);
-    const usable = paths.find(
+    const fitting = paths.filter(
       (p) =>
         p.hops.length === a.hops &&
         toHex(p.hops[p.hops.length - 1]!.desc.publicKey) === destHex &&
         p.hops.slice(0, -1).every((h) => !avoid.has(toHex(h.desc.publicKey))),
     );
+    // Every hop must be in the verified copy when there is one.
+    const held = replica.state;
+    const usable = fitting.find((p) => !held || p.hops.every((h) => held.node(h.desc.publicKey)));
+    if (!usable && fitting.length > 0) {
+      throw new DirectoryError(
+        'DIRECTORY_UNKNOWN_NODE',
+        'route answer names a node not in the directory copy',
+      );
+    }
     if (!usable) return undefined;
     deps.addDescriptors(usable.hops.map((h) => h.bytes));
     return usable.hops.map((h) => ({ publicKey: h.desc.publicKey }));
@@ -365,9 +379,10 @@ export function createRouteServerAgent(
 
   async function choosePath(a: PathAsk): Promise<PathHop[]> {
     const toPublisher = toHex(a.destination) === publisherHex;
-    if (ask && !toPublisher) {
+    const client = ask && !toPublisher ? reader() : undefined;
+    if (client) {
       try {
-        const p = await fromServer(a);
+        const p = await fromServer(client, a);
         if (p) {
           counters.pathSources.server++;
           return p;
