@@ -6,7 +6,7 @@
  * the server's first usable path, else the node's verified copy, else
  * random — with `ask: false` never asking; answers not signed by the
  * configured key for the query sent, or naming a node outside the copy,
- * are refused.
+ * are refused; with `mesh` set, queries and diffs never go direct.
  */
 import { Identity, toHex } from '@skymesh/crypto';
 import { encodeDescriptor, signDescriptor, toBase64Url } from '@skymesh/protocol';
@@ -351,5 +351,40 @@ describe('route-server agent', () => {
     // A genuine answer for the query sent is taken.
     expect(hexes(await agent.choosePath(ask('D')))).toEqual(keysOf('R1', 'R2', 'D'));
     expect(agent.stats().pathSources.server).toBe(1);
+  });
+
+  it('with mesh set, never queries nor diffs directly: random paths until a snapshot loads', async () => {
+    // The direct route server is unreachable for the first snapshot.
+    const direct = newScript({ snapshotsDown: 1 });
+    const mesh = newScript({ routes: [[['R1', 'R2', 'D']]], diff: 'gone' });
+    const { agent, randomAsks } = agentWith(direct, {}, mesh);
+    await agent.start();
+    agent.close();
+    expect(agent.stats().version).toBeNull();
+    // No copy: a random path, and no query at all (neither direct nor over the mesh).
+    await agent.choosePath(ask('D'));
+    expect(randomAsks).toHaveLength(1);
+    expect(agent.stats().queries).toEqual({ mesh: 0, direct: 0 });
+    // The snapshot loads (directly): queries and diffs now go over the mesh.
+    await agent.sync();
+    expect(agent.stats().version).not.toBeNull();
+    expect(hexes(await agent.choosePath(ask('D')))).toEqual(keysOf('R1', 'R2', 'D'));
+    expect(agent.stats().queries).toEqual({ mesh: 1, direct: 0 });
+    // A diff that does not fit drops the copy, and the mesh snapshot after it fails.
+    mesh.diff = 'broken';
+    mesh.snapshotsDown = 1;
+    await expect(agent.sync()).rejects.toThrow('fetch failed');
+    expect(agent.stats().version).toBeNull();
+    expect(mesh.requests.slice(-2)).toEqual(['/v1/diff', '/v1/snapshot']);
+    await agent.choosePath(ask('D'));
+    expect(randomAsks).toHaveLength(2);
+    expect(agent.stats().queries).toEqual({ mesh: 1, direct: 0 });
+    // Without a copy the next sync takes a snapshot directly, never a diff.
+    await agent.sync();
+    expect(agent.stats().version).not.toBeNull();
+    expect(direct.requests.filter((r) => r === '/v1/snapshot')).toHaveLength(3);
+    expect(direct.requests).not.toContain('/v1/routes');
+    expect(direct.requests).not.toContain('/v1/diff');
+    expect(agent.stats().pathSources).toEqual({ server: 1, local: 0, random: 2 });
   });
 });

@@ -23,11 +23,13 @@
  *
  * Transport: `url` is the route server reached directly (bootstrap,
  * publishing); `mesh` is the route server published as a .mesh service by
- * some node. With `mesh`, everything after the first snapshot — diffs and
- * route queries — goes through the mesh (a multi-hop route to the
- * publishing node, which connects to the server), so the server sees the
- * publisher's connection, not this node's. Paths to the publisher itself
- * are chosen locally, never asked for.
+ * some node. With `mesh`, diffs and route queries go through the mesh only
+ * (a multi-hop route to the publishing node, which connects to the server),
+ * never directly, so the server sees the publisher's connection, not this
+ * node's. Only snapshots (the same bytes for every node) are fetched from
+ * `url`, and only while the node holds no copy; until one loads, no query
+ * is sent at all and paths are random. Paths to the publisher itself are
+ * chosen locally, never asked for.
  */
 import { encodeAddress, type Identity, parseAddress, SkymeshError, toHex } from '@skymesh/crypto';
 import { encodeDescriptor, type NodeDescriptor } from '@skymesh/protocol';
@@ -54,7 +56,7 @@ export interface RouteServerSettings {
   readonly publishUrl?: string;
   /** The fetch for `url` and `publishUrl` (tests count requests). @default globalThis.fetch */
   readonly fetch?: typeof fetch;
-  /** The route server as a .mesh service (publisher's address and mesh port): diffs and queries go here. */
+  /** The route server as a .mesh service (publisher's address and mesh port): diffs and queries go here, never to `url`. */
   readonly mesh?: { readonly address: string; readonly port: number };
   /** Descriptor re-signed and published this often (ms). @default 900000 (15 min) */
   readonly publishIntervalMs?: number;
@@ -165,14 +167,16 @@ export function createRouteServerAgent(
   const upstream = settings.publishUrl
     ? new RouteServerClient({ baseUrl: settings.publishUrl, fetch: directFetch })
     : undefined;
-  const mesh =
-    settings.mesh && deps.meshFetch
-      ? new RouteServerClient({
-          baseUrl: `http://${settings.mesh.address}.mesh:${settings.mesh.port}`,
-          fetch: deps.meshFetch,
-          serverKey: settings.key,
-        })
-      : undefined;
+  if (settings.mesh && !deps.meshFetch) {
+    throw new SkymeshError('NODE_CONFIG_INVALID', 'routeServer.mesh needs a mesh fetch');
+  }
+  const mesh = settings.mesh
+    ? new RouteServerClient({
+        baseUrl: `http://${settings.mesh.address}.mesh:${settings.mesh.port}`,
+        fetch: deps.meshFetch!,
+        serverKey: settings.key,
+      })
+    : undefined;
   if (!direct && !mesh) {
     throw new SkymeshError('NODE_CONFIG_INVALID', 'routeServer needs url or mesh');
   }
@@ -203,8 +207,10 @@ export function createRouteServerAgent(
 
   // Publishing and reports: direct when we have it (descriptors are public anyway).
   const publisher = () => (upstream ?? direct ?? mesh)!;
-  // Directory and queries: over the mesh once the copy exists, else direct.
-  const reader = () => (mesh && replica.version !== null ? mesh : (direct ?? mesh)!);
+  // Queries: without `mesh`, direct; with it, over the mesh only, and only
+  // once a copy exists (the route to the publisher is chosen from it).
+  const asking = (): RouteServerClient | undefined =>
+    !mesh ? direct : replica.version !== null ? mesh : undefined;
 
   async function publishNow(): Promise<void> {
     const desc = deps.resign();
@@ -269,7 +275,15 @@ export function createRouteServerAgent(
   }
 
   async function syncNow(): Promise<void> {
-    const kind = await reader().sync(replica);
+    let kind: 'snapshot' | 'diff';
+    if (!mesh) kind = await direct!.sync(replica);
+    else if (replica.version !== null || !direct) kind = await mesh.sync(replica);
+    else {
+      // With `mesh` and no copy (first start, or a diff that failed half-way
+      // dropped it): a snapshot from `url`, never a diff.
+      replica.loadSnapshot(await direct.snapshot());
+      kind = 'snapshot';
+    }
     if (kind === 'snapshot') counters.snapshots++;
     else counters.diffs++;
     feed();
@@ -379,7 +393,7 @@ export function createRouteServerAgent(
 
   async function choosePath(a: PathAsk): Promise<PathHop[]> {
     const toPublisher = toHex(a.destination) === publisherHex;
-    const client = ask && !toPublisher ? reader() : undefined;
+    const client = ask && !toPublisher ? asking() : undefined;
     if (client) {
       try {
         const p = await fromServer(client, a);
