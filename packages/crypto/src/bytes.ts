@@ -8,16 +8,22 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
+/** Value of an ASCII hex digit, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  const l = c | 0x20; // A-F → a-f
+  return l >= 97 && l <= 102 ? l - 87 : -1;
+}
+
 /** Parses lowercase or uppercase hex; throws TypeError on odd length or a non-hex digit. */
 export function fromHex(hex: string): Uint8Array {
   if (hex.length % 2 !== 0) throw new TypeError('hex string has odd length');
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) {
-    const byte = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-    if (Number.isNaN(byte) || !/^[0-9a-fA-F]{2}$/.test(hex.slice(2 * i, 2 * i + 2))) {
-      throw new TypeError(`bad hex digit at ${2 * i}`);
-    }
-    out[i] = byte;
+    const hi = hexDigit(hex.charCodeAt(2 * i));
+    const lo = hexDigit(hex.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) throw new TypeError(`bad hex digit at ${2 * i}`);
+    out[i] = (hi << 4) | lo;
   }
   return out;
 }
