@@ -20,7 +20,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { verifyDescriptor } from '@skymesh/protocol';
-import { seededRandom } from '@skymesh/protocol/directory';
+import { routeQueryDigest, seededRandom } from '@skymesh/protocol/directory';
 import { DirectoryService } from '../src/directory.js';
 import type { InputsReply, InputsRequest } from './inputs.js';
 
@@ -113,6 +113,41 @@ const addr = run(QUERIES, () => ({ address: pick() }));
 const queryCpu = process.cpuUsage(cpu);
 const exit = run(Math.ceil(QUERIES / 3), () => ({ exit: { host: 'example.org', port: 443 } }));
 
+// What signing route answers adds (docs/route-server.md §Signed route answers):
+// rounds of plain queries (service.route) and of signed answers (digest of the
+// query with a nonce, service.answerRoute), taking turns so that load drift
+// hits both; CPU µs per query of each.
+const ROUNDS = 10;
+const perRound = Math.max(1, Math.ceil(QUERIES / ROUNDS));
+const cpuOf = { plain: 0, signed: 0 };
+let signedFailures = 0;
+for (let r = 0; r < ROUNDS; r++) {
+  for (const mode of r % 2 === 0
+    ? (['plain', 'signed'] as const)
+    : (['signed', 'plain'] as const)) {
+    const c = process.cpuUsage();
+    for (let i = 0; i < perRound; i++) {
+      const q = {
+        destination: { address: pick() },
+        minHops: 3,
+        maxHops: 3,
+        k: 3,
+        nonce: 'bm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9uY2U',
+      };
+      try {
+        if (mode === 'plain') service.route(q);
+        else service.answerRoute(q, routeQueryDigest(q));
+      } catch {
+        if (mode === 'signed') signedFailures++;
+      }
+    }
+    const d = process.cpuUsage(c);
+    cpuOf[mode] += d.user + d.system;
+  }
+}
+const plainUs = cpuOf.plain / (ROUNDS * perRound);
+const signedUs = cpuOf.signed / (ROUNDS * perRound);
+
 // RSS after a full collection, so garbage left by the input generation is not counted.
 setFlagsFromString('--expose-gc');
 (runInNewContext('gc') as () => void)();
@@ -126,6 +161,11 @@ process.stdout.write(
     verify_cpu_us_per_descriptor: round(verifyCpuUs, 1),
     ingest_vs_verify: round((ingestCpu.user + ingestCpu.system) / descriptorCount / verifyCpuUs, 2),
     query_cpu_us: round((queryCpu.user + queryCpu.system) / QUERIES, 1),
+    // Same queries without source, interleaved: plain vs signed answers.
+    anon_query_cpu_us: round(plainUs, 1),
+    signed_answer_cpu_us: round(signedUs, 1),
+    signed_vs_plain: round(signedUs / plainUs, 2),
+    signed_answer_failures: signedFailures,
     snapshot_bytes: snapshot.length,
     rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
     heap_used_mb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),

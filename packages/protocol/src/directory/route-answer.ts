@@ -19,12 +19,13 @@
  *   u64 directory version the answer was found on
  *   u8  path count (≤ MAX_PATHS), each:
  *         u64 rttMicros   u8 diverse (0/1)   u8 hop count (1..8), each:
- *           32 hop public key ‖ 32 SHA-256(the hop's signed descriptor bytes)
+ *           32 hop public key ‖ u16 length ‖ the hop's signed descriptor bytes
  *
  * The answer carries the 64-byte Ed25519 signature as `signature` (base64url).
  */
 import { ed25519PublicKey, ed25519Sign, ed25519Verify, sha256, utf8 } from '@skymesh/crypto';
 import { Writer } from '../codec/writer.js';
+import { MAX_DESCRIPTOR_SIZE } from '../descriptor/descriptor.js';
 import { signedMessage } from './_bytes.js';
 import { DirectoryError } from './errors.js';
 import { MAX_PATHS } from './routes.js';
@@ -87,7 +88,13 @@ function answerMessage(
   if (paths.length > MAX_PATHS) {
     throw new DirectoryError('DIRECTORY_TOO_LARGE', 'too many paths in a route answer');
   }
-  const w = new Writer({ initialSize: 256 });
+  // Descriptors go in whole (Ed25519 hashes the message anyway): cheaper than a hash call per hop.
+  let size = 32 + 32 + 8 + 1;
+  for (const p of paths) {
+    size += 10;
+    for (const h of p.hops) size += 32 + 2 + h.bytes.length;
+  }
+  const w = new Writer({ initialSize: size, maxSize: size });
   w.fixed(serverKey, 32, 'serverKey').fixed(binding.queryDigest, 32, 'queryDigest');
   w.u64Number(binding.version, 'version').u8(paths.length, 'paths');
   for (const p of paths) {
@@ -96,7 +103,9 @@ function answerMessage(
     }
     w.u64Number(p.rttMicros, 'rttMicros').u8(p.diverse ? 1 : 0, 'diverse');
     w.u8(p.hops.length, 'hops');
-    for (const h of p.hops) w.fixed(h.publicKey, 32, 'hop').fixed(sha256(h.bytes), 32, 'hopHash');
+    for (const h of p.hops) {
+      w.fixed(h.publicKey, 32, 'hop').varBytes(2, h.bytes, MAX_DESCRIPTOR_SIZE, 'descriptor');
+    }
   }
   return signedMessage(ROUTE_ANSWER_DOMAIN, w.finish());
 }
