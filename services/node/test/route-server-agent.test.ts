@@ -6,7 +6,10 @@
  * the server's first usable path, else the node's verified copy, else
  * random — with `ask: false` never asking; answers not signed by the
  * configured key for the query sent, or naming a node outside the copy,
- * are refused; with `mesh` set, queries and diffs never go direct.
+ * are refused, and so are answers whose paths put two hops in one network
+ * group while the copy has a path that does not; with `mesh` set, queries
+ * and diffs never go direct; a copy the route server stopped vouching for
+ * (old signed time) is flagged stale and a fresh snapshot is tried.
  */
 import { Identity, toHex } from '@skymesh/crypto';
 import { encodeDescriptor, signDescriptor, toBase64Url } from '@skymesh/protocol';
@@ -21,7 +24,7 @@ import {
   verifyLinkReport,
 } from '@skymesh/protocol/directory';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../src/log.js';
+import { type NodeLogger, silentLogger } from '../src/log.js';
 import {
   createRouteServerAgent,
   type PathAsk,
@@ -30,8 +33,9 @@ import {
 
 const serverSeed = new Uint8Array(32).fill(9);
 const server = Identity.fromSeed(serverSeed);
-// X is a valid node the route server's directory does not hold.
-const names = ['S', 'R1', 'R2', 'D', 'X'] as const;
+// X is a valid node the route server's directory does not hold; R3 shares R2's /16.
+const names = ['S', 'R1', 'R2', 'D', 'X', 'R3'] as const;
+const hostOf = (n: Name, i: number) => (n === 'R3' ? '10.2.0.9' : `10.${i}.0.1`);
 const listed = names.filter((n) => n !== 'X');
 type Name = (typeof names)[number];
 const ids = Object.fromEntries(
@@ -44,7 +48,7 @@ const desc = Object.fromEntries(
       signDescriptor(
         {
           roles: { relay: true, exit: false },
-          endpoints: [{ transport: 'ws', host: `10.${i}.0.1`, port: 7000 }],
+          endpoints: [{ transport: 'ws', host: hostOf(n, i), port: 7000 }],
           pricePerMiB: 0n,
         },
         ids[n],
@@ -53,7 +57,7 @@ const desc = Object.fromEntries(
   ]),
 ) as Record<Name, Uint8Array>;
 
-/** The directory: S–R1, R1–R2, R2–D, R1–D confirmed (and X listed, when told). */
+/** The directory: S–R1, R1–R2, R2–D, R1–D, R2–R3, R3–D confirmed (and X listed, when told). */
 function directory(withX = false): DirectoryState {
   const s = new DirectoryState();
   for (const n of withX ? names : listed)
@@ -69,10 +73,12 @@ function directory(withX = false): DirectoryState {
   s.putLink(k('R1'), k('R2'), 1000, 100);
   s.putLink(k('R2'), k('D'), 1000, 100);
   s.putLink(k('R1'), k('D'), 5000, 100);
+  s.putLink(k('R2'), k('R3'), 1000, 100);
+  s.putLink(k('R3'), k('D'), 1000, 100);
   s.commit();
   return s;
 }
-const snapshot = () => encodeSnapshot(directory(), serverSeed);
+const snapshot = (issuedAt?: number) => encodeSnapshot(directory(), serverSeed, issuedAt);
 
 /** A signed diff from the snapshot's version adding a link R1–X to a node the copy does not hold. */
 function brokenDiff(): Uint8Array {
@@ -112,8 +118,10 @@ interface Script {
   forgetOnce: boolean;
   /** Snapshot requests that fail (the fetch rejects) before one is served. */
   snapshotsDown?: number;
-  /** Diff answers: 410 (default), or a signed diff that does not fit the copy. */
-  diff?: 'gone' | 'broken';
+  /** Diff answers: 410 (default), a signed diff that does not fit the copy, or an empty one (nothing changed). */
+  diff?: 'gone' | 'broken' | 'empty';
+  /** Signed time (Unix seconds) of snapshots and empty diffs served. @default now */
+  issuedAt?: number;
 }
 
 function scriptedFetch(script: Script): typeof fetch {
@@ -140,9 +148,15 @@ function scriptedFetch(script: Script): typeof fetch {
           script.snapshotsDown!--;
           throw new TypeError('fetch failed');
         }
-        return new Response(snapshot(), { status: 200 });
+        return new Response(snapshot(script.issuedAt), { status: 200 });
       case '/v1/diff':
         if (script.diff === 'broken') return new Response(brokenDiff(), { status: 200 });
+        if (script.diff === 'empty') {
+          const s = directory();
+          return new Response(encodeDiff(s, s.version, serverSeed, script.issuedAt), {
+            status: 200,
+          });
+        }
         return json(410, { error: { code: 'DIRECTORY_DIFF_UNAVAILABLE', message: 'gone' } });
       case '/v1/routes': {
         const next = script.routes.shift() ?? 'down';
@@ -159,7 +173,12 @@ function scriptedFetch(script: Script): typeof fetch {
 /** The node publishing the route server on the mesh (in the mesh tests). */
 const publisher = Identity.fromSeed(new Uint8Array(32).fill(42));
 
-function agentWith(script: Script, extra: Partial<RouteServerSettings> = {}, meshScript?: Script) {
+function agentWith(
+  script: Script,
+  extra: Partial<RouteServerSettings> = {},
+  meshScript?: Script,
+  logger: NodeLogger = silentLogger,
+) {
   const added: number[] = [];
   const randomAsks: PathAsk[] = [];
   let pings = 0;
@@ -210,7 +229,7 @@ function agentWith(script: Script, extra: Partial<RouteServerSettings> = {}, mes
         randomAsks.push(ask);
         return [{ publicKey: ask.destination }];
       },
-      logger: silentLogger,
+      logger,
     },
   );
   return { agent, added, randomAsks, pings: () => pings, carried };
@@ -386,5 +405,87 @@ describe('route-server agent', () => {
     expect(direct.requests).not.toContain('/v1/routes');
     expect(direct.requests).not.toContain('/v1/diff');
     expect(agent.stats().pathSources).toEqual({ server: 1, local: 0, random: 2 });
+  });
+
+  it('refuses a path putting two hops in one /16 when its copy has a diverse one', async () => {
+    const script = newScript({
+      routes: [
+        // Signed by the route server, but R2 and R3 share 10.2/16 (the answer calls it diverse).
+        [['R2', 'R3', 'D']],
+        // Without R1 the copy has no diverse path either: the same kind of path is taken.
+        [['R2', 'R3', 'D']],
+      ],
+    });
+    const { agent } = agentWith(script);
+    await agent.start();
+    agent.close();
+    // The copy's own choice instead: R1–R2–D (three /16s).
+    expect(hexes(await agent.choosePath(ask('D')))).toEqual(keysOf('R1', 'R2', 'D'));
+    expect(agent.stats().lastError).toBe('route query: DIRECTORY_NOT_DIVERSE');
+    expect(agent.stats().diversityRefused).toBe(1);
+    expect(agent.stats().pathSources).toEqual({ server: 0, local: 1, random: 0 });
+    expect(hexes(await agent.choosePath(ask('D', [ids.R1.publicKey])))).toEqual(
+      keysOf('R2', 'R3', 'D'),
+    );
+    expect(agent.stats().diversityRefused).toBe(1);
+    expect(agent.stats().pathSources).toEqual({ server: 1, local: 1, random: 0 });
+  });
+
+  it('flags a copy its route server stopped vouching for, once, and tries a fresh snapshot', async () => {
+    const warnings: string[] = [];
+    const logger: NodeLogger = {
+      ...silentLogger,
+      warn: (_o, msg) => void warnings.push(msg ?? ''),
+    };
+    // A frozen route server: every snapshot and diff it serves was signed an hour ago.
+    const hourAgo = Math.floor(Date.now() / 1000) - 3600;
+    const script = newScript({ diff: 'empty', issuedAt: hourAgo });
+    const { agent } = agentWith(script, { syncIntervalMs: 30_000 }, undefined, logger);
+    await agent.start();
+    await agent.sync();
+    const st = agent.stats().staleness;
+    expect(st.stale).toBe(true);
+    expect(st.staleAfterMs).toBe(120_000);
+    expect(st.copyAgeMs).toBeGreaterThanOrEqual(3600_000);
+    expect(st.episodes).toBe(1);
+    // A fresh snapshot after each sync; it brought nothing newer: the copy is kept.
+    expect(st.freshSnapshots).toEqual({ tried: 2, failed: 2 });
+    expect(script.requests.filter((r) => r === '/v1/snapshot')).toHaveLength(3);
+    expect(agent.stats().version).not.toBeNull();
+    expect(warnings).toHaveLength(2); // stale, keeping it: once for the episode
+    // The server signs again (an empty diff now): current, without another snapshot.
+    script.issuedAt = undefined;
+    await agent.sync();
+    expect(agent.stats().staleness).toMatchObject({ stale: false, episodes: 1 });
+    expect(script.requests.filter((r) => r === '/v1/snapshot')).toHaveLength(3);
+    agent.close();
+  });
+
+  it('with mesh set, fetches the fresh snapshot of a stale copy over the mesh only', async () => {
+    // The bootstrap snapshot (direct) was signed 10 minutes ago; the mesh is down for one snapshot.
+    const direct = newScript({ issuedAt: Math.floor(Date.now() / 1000) - 600 });
+    const mesh = newScript({ diff: 'gone', snapshotsDown: 1 });
+    const { agent } = agentWith(direct, { staleAfterMs: 60_000 }, mesh);
+    await agent.start();
+    // Stale at once; the fresh snapshot over the mesh failed: the stale copy is kept and used.
+    expect(agent.stats().staleness).toMatchObject({
+      stale: true,
+      episodes: 1,
+      freshSnapshots: { tried: 1, failed: 1 },
+    });
+    expect(agent.stats().version).not.toBeNull();
+    expect(agent.stats().lastError).toBe('fresh snapshot: TypeError: fetch failed');
+    expect(mesh.requests).toEqual(['/v1/snapshot']);
+    // The next sync: no diff (410), a snapshot over the mesh signed now: current again.
+    await agent.sync();
+    expect(agent.stats().staleness).toMatchObject({ stale: false, episodes: 1 });
+    expect(mesh.requests).toEqual(['/v1/snapshot', '/v1/diff', '/v1/snapshot']);
+    // Only the bootstrap snapshot ever went direct.
+    expect(
+      direct.requests.filter(
+        (r) => r.startsWith('/v1/') && r !== '/v1/descriptors' && r !== '/v1/link-reports',
+      ),
+    ).toEqual(['/v1/snapshot']);
+    agent.close();
   });
 });

@@ -42,6 +42,12 @@ export interface DirectoryServiceOptions {
   limits?: SybilLimits;
   /** A new snapshot is signed at most this often (ms); meanwhile the last one is served. @default 1000 */
   snapshotMinIntervalMs?: number;
+  /**
+   * A cached snapshot or diff is signed again once it is this old (ms), even
+   * when nothing changed, so its signed time tells nodes the copy is current
+   * (they flag a copy whose signed time falls behind; docs/node.md). @default 60000
+   */
+  resignAfterMs?: number;
   /** The route graph is rebuilt at most this often (ms); meanwhile queries use the last one. @default 1000 */
   graphMinIntervalMs?: number;
   /** Mirror mode: descriptors and reports come only from the upstream. @default false */
@@ -107,6 +113,7 @@ export class DirectoryService {
   private readonly maxTombstones: number;
   private readonly snapshotEvery: number;
   private readonly graphEvery: number;
+  private readonly resignAfter: number;
   private readonly clock: () => number;
   // Publish time (Unix seconds) of every held node, for the descriptor TTL.
   private readonly received = new Map<string, number>();
@@ -114,6 +121,7 @@ export class DirectoryService {
   private snapshotCache: { bytes: Uint8Array; version: number; at: number } | null = null;
   private diffCache = new Map<number, Uint8Array>();
   private diffCacheVersion = -1;
+  private diffCacheAt = 0;
   private readonly listeners = new Set<(version: number) => void>();
 
   constructor(opts: DirectoryServiceOptions) {
@@ -126,6 +134,7 @@ export class DirectoryService {
     this.maxTombstones = opts.maxTombstones ?? 200_000;
     this.snapshotEvery = opts.snapshotMinIntervalMs ?? 1000;
     this.graphEvery = opts.graphMinIntervalMs ?? 1000;
+    this.resignAfter = opts.resignAfterMs ?? 60_000;
     this.clock = opts.clock ?? Date.now;
     this.guard = new SybilGuard(opts.limits ?? DEFAULT_LIMITS);
     this.stateNow = new DirectoryState({ maxTombstones: this.maxTombstones });
@@ -268,7 +277,11 @@ export class DirectoryService {
   snapshot(): { bytes: Uint8Array; version: number } {
     const now = this.clock();
     const c = this.snapshotCache;
-    if (!c || (c.version !== this.stateNow.version && now - c.at >= this.snapshotEvery)) {
+    if (
+      !c ||
+      (c.version !== this.stateNow.version && now - c.at >= this.snapshotEvery) ||
+      now - c.at >= this.resignAfter
+    ) {
       const bytes = encodeSnapshot(this.stateNow, this.seed, this.now());
       this.counters.snapshotsSigned++;
       this.snapshotCache = { bytes, version: this.stateNow.version, at: now };
@@ -283,9 +296,11 @@ export class DirectoryService {
    */
   diff(since: number): Uint8Array {
     const v = this.stateNow.version;
-    if (this.diffCacheVersion !== v) {
+    const now = this.clock();
+    if (this.diffCacheVersion !== v || now - this.diffCacheAt >= this.resignAfter) {
       this.diffCache.clear();
       this.diffCacheVersion = v;
+      this.diffCacheAt = now;
     }
     let bytes = this.diffCache.get(since);
     if (!bytes) {

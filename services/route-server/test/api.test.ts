@@ -1,8 +1,8 @@
 /**
  * The route server API over fastify inject and a websocket: descriptor
  * validation (forged, expired, replayed-older, oversized), link reports,
- * route queries and their errors, snapshots and diffs, expiry, health and
- * metrics.
+ * route queries and their errors, snapshots and diffs (signed again once a
+ * minute old), expiry, health and metrics.
  */
 import { toBase64Url } from '@skymesh/protocol';
 import {
@@ -234,6 +234,26 @@ describe('snapshots and diffs', () => {
     expect([bad.statusCode, codeOf(bad)]).toEqual([400, 'RS_MALFORMED']);
     const future = await h.app.inject({ url: '/v1/diff?since=999' });
     expect([future.statusCode, codeOf(future)]).toEqual([410, 'DIRECTORY_DIFF_UNAVAILABLE']);
+  });
+
+  it('signs its snapshot and diffs again once a minute old, even when nothing changed', async () => {
+    h = await harness();
+    await populate(h.app, [1, 2], [[1, 2, 100]]);
+    const key = h.service.publicKey;
+    const signedAt = async (url: string) => {
+      const bytes = (await h.app.inject({ url })).rawPayload;
+      return url.startsWith('/v1/snapshot')
+        ? verifySnapshot(bytes, { serverKey: key }).issuedAt
+        : verifyDiff(bytes, { serverKey: key }).issuedAt;
+    };
+    const version = h.service.state.version;
+    const urls = ['/v1/snapshot', `/v1/diff?since=${version}`];
+    for (const url of urls) expect(await signedAt(url)).toBe(T0);
+    h.clock.ms += 30_000; // cached: the same bytes
+    for (const url of urls) expect(await signedAt(url)).toBe(T0);
+    h.clock.ms += 30_000; // a minute old: signed again (a node's copy is seen current)
+    for (const url of urls) expect(await signedAt(url)).toBe(T0 + 60);
+    expect(h.service.state.version).toBe(version);
   });
 });
 

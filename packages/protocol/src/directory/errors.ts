@@ -35,6 +35,8 @@ export const DIRECTORY_ERROR_CODES = [
   'DIRECTORY_BAD_QUERY',
   /** Thrown when no path satisfies a route query. */
   'DIRECTORY_NO_ROUTE',
+  /** Thrown when a node refuses a route answer whose paths break the diversity policy while its copy has a path that keeps it. */
+  'DIRECTORY_NOT_DIVERSE',
 ] as const;
 
 /** Codes of the directory layer. */

@@ -9,7 +9,7 @@ export { keyHex } from './_bytes.js';
 export * from './client.js';
 export { DIRECTORY_ERROR_CODES, DirectoryError, type DirectoryErrorCode } from './errors.js';
 export * from './link-report.js';
-export { netGroup, nodeGroups } from './netgroup.js';
+export { netGroup, nodeGroups, pathDiverse } from './netgroup.js';
 export * from './replica.js';
 export * from './reports.js';
 export * from './route-answer.js';

@@ -20,3 +20,23 @@ export function netGroup(host: string): string {
 export function nodeGroups(desc: NodeDescriptor): string[] {
   return [...new Set(desc.endpoints.map((e) => netGroup(e.host)))];
 }
+
+/**
+ * The diversity policy, for a path already chosen: true when no two of
+ * `hops` (nor a hop and `source`, when given) share a network group. The
+ * route search (routes.ts) applies the same rule hop by hop over these
+ * groups; a node calls this to re-check a path someone else chose.
+ */
+export function pathDiverse(
+  hops: readonly NodeDescriptor[],
+  source?: NodeDescriptor | undefined,
+): boolean {
+  const seen = new Set(source ? nodeGroups(source) : []);
+  for (const d of hops) {
+    for (const g of nodeGroups(d)) {
+      if (seen.has(g)) return false;
+      seen.add(g);
+    }
+  }
+  return true;
+}

@@ -32,12 +32,22 @@ export interface ReplicaOptions {
 export class DirectoryReplica {
   private current: DirectoryState | null = null;
   private cachedGraph: RouteGraph | null = null;
+  private signedAt: number | null = null;
 
   constructor(private readonly opts: ReplicaOptions) {}
 
   /** The version held, or null before the first snapshot. */
   get version(): number | null {
     return this.current?.version ?? null;
+  }
+
+  /**
+   * The newest signing time (Unix seconds) of a snapshot or diff that brought
+   * or confirmed the copy held (an empty diff at the version held counts), or
+   * null without a copy: how current the route server vouched the copy was.
+   */
+  get issuedAt(): number | null {
+    return this.current ? this.signedAt : null;
   }
 
   /** The state held (read only), or null before the first snapshot. */
@@ -71,8 +81,10 @@ export class DirectoryReplica {
         held: this.current.version,
       });
     }
+    const same = this.current?.version === snap.version;
     this.current = stateFromSnapshot(snap);
     this.cachedGraph = null;
+    this.signedAt = same ? Math.max(this.signedAt ?? 0, snap.issuedAt) : snap.issuedAt;
   }
 
   /**
@@ -93,15 +105,17 @@ export class DirectoryReplica {
       });
     }
     if (diff.fromVersion !== held.version) return false;
-    if (diff.toVersion === held.version) return true;
-    try {
-      applyDiff(held, diff);
-    } catch (err) {
-      this.current = null;
-      this.cachedGraph = null;
-      if (err instanceof DirectoryError && err.code === 'DIRECTORY_DIFF_MISMATCH') return false;
-      throw err;
+    if (diff.toVersion !== held.version) {
+      try {
+        applyDiff(held, diff);
+      } catch (err) {
+        this.current = null;
+        this.cachedGraph = null;
+        if (err instanceof DirectoryError && err.code === 'DIRECTORY_DIFF_MISMATCH') return false;
+        throw err;
+      }
     }
+    this.signedAt = Math.max(this.signedAt ?? 0, diff.issuedAt);
     return true;
   }
 

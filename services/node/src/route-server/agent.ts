@@ -16,10 +16,18 @@
  *   without naming itself as source) and takes one without itself, after
  *   checking the answer's signature under `key` (bound to the query and a
  *   fresh nonce: whoever carries the query cannot choose the path) and that
- *   every hop is in the verified copy; when the server cannot be reached,
+ *   every hop is in the verified copy, and re-checking the diversity policy
+ *   (netgroup.ts pathDiverse) on the copy's descriptors: a path breaking it
+ *   is refused when the copy has one that keeps it; when the server cannot be reached,
  *   answers an error or an answer fails a check, it picks from its copy
  *   with the same route finding (`pathSources.local`), and only when the copy
  *   has no path either, at random among known relays (`pathSources.random`).
+ *
+ * Staleness: the copy's age is the time since the route server last signed a
+ * snapshot or diff that brought or confirmed it (DirectoryReplica.issuedAt);
+ * past `staleAfterMs` the copy is stale (stats().staleness, one warning per
+ * episode) and every sync also tries a fresh snapshot (over the mesh when
+ * `mesh` is set, never directly), keeping the stale copy when none comes.
  *
  * Transport: `url` is the route server reached directly (bootstrap,
  * publishing); `mesh` is the route server published as a .mesh service by
@@ -40,6 +48,7 @@ import {
   MAX_EXCLUDE,
   MAX_LINKS_PER_REPORT,
   MAX_RTT_MICROS,
+  pathDiverse,
   RouteServerClient,
   signLinkReport,
 } from '@skymesh/protocol/directory';
@@ -64,6 +73,8 @@ export interface RouteServerSettings {
   readonly reportIntervalMs?: number;
   /** Directory diff fetched this often (ms). @default 30000 */
   readonly syncIntervalMs?: number;
+  /** The copy counts as stale once the route server signed nothing newer for this long (ms). @default 4 × syncIntervalMs */
+  readonly staleAfterMs?: number;
   /** Bound on one request to the route server (ms). @default 5000 */
   readonly timeoutMs?: number;
   /** Capacity (KiB/s) reported for a link until it was seen carrying more. @default 10240 */
@@ -122,6 +133,22 @@ export interface RouteServerAgentStats {
   readonly lastError: string | null;
   /** Version of the directory copy, null before the first snapshot. */
   readonly version: number | null;
+  /** Route answers refused because their paths broke the diversity policy while the copy had one keeping it. */
+  readonly diversityRefused: number;
+  readonly staleness: StalenessStats;
+}
+
+/** How current the directory copy is (see the module comment). */
+export interface StalenessStats {
+  /** The copy's age past staleAfterMs. */
+  readonly stale: boolean;
+  /** Milliseconds since the route server signed the newest snapshot/diff behind the copy; null without a copy. */
+  readonly copyAgeMs: number | null;
+  readonly staleAfterMs: number;
+  /** Times the copy became stale. */
+  readonly episodes: number;
+  /** Snapshots fetched because the copy was stale, and those that failed or brought nothing newer. */
+  readonly freshSnapshots: { tried: number; failed: number };
 }
 
 /** A running agent. */
@@ -155,6 +182,8 @@ export function createRouteServerAgent(
   const timeoutMs = settings.timeoutMs ?? 5000;
   const capacity = settings.linkCapacity ?? 10_240;
   const ask = settings.ask ?? true;
+  const syncIntervalMs = settings.syncIntervalMs ?? 30_000;
+  const staleAfterMs = settings.staleAfterMs ?? 4 * syncIntervalMs;
   const bounded =
     (f: typeof fetch): typeof fetch =>
     (input, init) =>
@@ -194,7 +223,11 @@ export function createRouteServerAgent(
     pathSources: { server: 0, local: 0, random: 0 },
     queries: { mesh: 0, direct: 0 },
     lastError: null as string | null,
+    diversityRefused: 0,
+    staleEpisodes: 0,
+    freshSnapshots: { tried: 0, failed: 0 },
   };
+  let staleNow = false;
   let sequence = 0;
   let fedVersion = -1;
   let closed = false;
@@ -274,6 +307,48 @@ export function createRouteServerAgent(
     counters.reports++;
   }
 
+  const copyAgeMs = (): number | null => {
+    const at = replica.issuedAt;
+    return at === null ? null : Math.max(0, Date.now() - at * 1000);
+  };
+  const isStale = () => (copyAgeMs() ?? 0) > staleAfterMs;
+
+  // After every sync (done or failed): a stale copy is reported once, and a
+  // fresh snapshot is tried — over the mesh when set, never directly then.
+  async function checkFresh(): Promise<void> {
+    if (closed) return;
+    if (!isStale()) {
+      if (staleNow) log.info({ version: replica.version }, 'directory copy current again');
+      staleNow = false;
+      return;
+    }
+    const firstTime = !staleNow;
+    if (firstTime) {
+      staleNow = true;
+      counters.staleEpisodes++;
+      log.warn(
+        { ageMs: copyAgeMs(), staleAfterMs, version: replica.version },
+        'directory copy is stale (route server signed nothing newer); trying a fresh snapshot',
+      );
+    }
+    counters.freshSnapshots.tried++;
+    try {
+      replica.loadSnapshot(await (mesh ?? direct)!.snapshot());
+      counters.snapshots++;
+      feed();
+    } catch (err) {
+      failed('fresh snapshot', err);
+    }
+    if (!isStale()) return void (await checkFresh());
+    counters.freshSnapshots.failed++;
+    if (firstTime) {
+      log.warn(
+        { ageMs: copyAgeMs(), version: replica.version },
+        'no fresher directory: keeping the stale copy',
+      );
+    }
+  }
+
   async function syncNow(): Promise<void> {
     let kind: 'snapshot' | 'diff';
     if (!mesh) kind = await direct!.sync(replica);
@@ -326,7 +401,13 @@ export function createRouteServerAgent(
 
   const publish = once(publishNow);
   const report = once(reportNow);
-  const sync = once(syncNow);
+  const sync = once(async () => {
+    try {
+      await syncNow();
+    } finally {
+      await checkFresh();
+    }
+  });
 
   async function refresh(): Promise<void> {
     await step('publish', publish);
@@ -361,11 +442,25 @@ export function createRouteServerAgent(
     );
     // Every hop must be in the verified copy when there is one.
     const held = replica.state;
-    const usable = fitting.find((p) => !held || p.hops.every((h) => held.node(h.desc.publicKey)));
-    if (!usable && fitting.length > 0) {
+    const known = fitting.filter((p) => !held || p.hops.every((h) => held.node(h.desc.publicKey)));
+    if (known.length === 0 && fitting.length > 0) {
       throw new DirectoryError(
         'DIRECTORY_UNKNOWN_NODE',
         'route answer names a node not in the directory copy',
+      );
+    }
+    // Diversity, re-checked on the copy's descriptors (the answer's flag is
+    // the server's word): a path breaking it is taken only when the copy
+    // has no path keeping it either.
+    const usable = held
+      ? (known.find((p) => pathDiverse(p.hops.map((h) => held.node(h.desc.publicKey)!.desc))) ??
+        (known[0] && fromCopy(a)?.diverse !== true ? known[0] : undefined))
+      : known[0];
+    if (!usable && known.length > 0) {
+      counters.diversityRefused++;
+      throw new DirectoryError(
+        'DIRECTORY_NOT_DIVERSE',
+        'route answer breaks path diversity where the directory copy keeps it',
       );
     }
     if (!usable) return undefined;
@@ -373,7 +468,7 @@ export function createRouteServerAgent(
     return usable.hops.map((h) => ({ publicKey: h.desc.publicKey }));
   }
 
-  function fromCopy(a: PathAsk): PathHop[] | undefined {
+  function fromCopy(a: PathAsk): { hops: PathHop[]; diverse: boolean } | undefined {
     if (replica.version === null) return undefined;
     try {
       const [p] = replica.find({
@@ -383,7 +478,9 @@ export function createRouteServerAgent(
         maxHops: a.hops,
         exclude: [deps.identity.publicKey, ...a.exclude].slice(0, MAX_EXCLUDE),
       });
-      return p?.hops.map((h) => ({ publicKey: h.desc.publicKey }));
+      return (
+        p && { hops: p.hops.map((h) => ({ publicKey: h.desc.publicKey })), diverse: p.diverse }
+      );
     } catch (err) {
       if (!(err instanceof SkymeshError)) throw err;
       log.debug({ code: err.code }, 'no path in the directory copy');
@@ -408,7 +505,7 @@ export function createRouteServerAgent(
     const local = fromCopy(a);
     if (local) {
       counters.pathSources.local++;
-      return local;
+      return local.hops;
     }
     const p = deps.randomPath(a);
     counters.pathSources.random++;
@@ -425,7 +522,7 @@ export function createRouteServerAgent(
       timers.push(
         setInterval(() => void step('publish', publish), settings.publishIntervalMs ?? 900_000),
         setInterval(() => void step('report', report), settings.reportIntervalMs ?? 60_000),
-        setInterval(() => void step('sync', sync), settings.syncIntervalMs ?? 30_000),
+        setInterval(() => void step('sync', sync), syncIntervalMs),
       );
       for (const t of timers) t.unref();
       ready = refresh();
@@ -436,12 +533,22 @@ export function createRouteServerAgent(
     publish,
     report,
     sync,
-    stats: () => ({
-      ...counters,
-      pathSources: { ...counters.pathSources },
-      queries: { ...counters.queries },
-      version: replica.version,
-    }),
+    stats: () => {
+      const { staleEpisodes, freshSnapshots, ...rest } = counters;
+      return {
+        ...rest,
+        pathSources: { ...counters.pathSources },
+        queries: { ...counters.queries },
+        version: replica.version,
+        staleness: {
+          stale: isStale(),
+          copyAgeMs: copyAgeMs(),
+          staleAfterMs,
+          episodes: staleEpisodes,
+          freshSnapshots: { ...freshSnapshots },
+        },
+      };
+    },
     close() {
       closed = true;
       for (const t of timers) clearInterval(t);
