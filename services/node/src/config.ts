@@ -102,6 +102,8 @@ const routeServerSchema = z
     reportIntervalS: z.number().int().min(1).max(3600).default(60),
     syncIntervalS: z.number().int().min(1).max(3600).default(30),
     timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+    /** Copy older than this (seconds) counts as stale; default 4 sync intervals. */
+    staleAfterS: z.number().int().min(10).max(86_400).optional(),
     /** KiB/s reported for every link. */
     linkCapacity: z
       .number()
@@ -384,6 +386,7 @@ export function routeServerSettings(
     reportIntervalMs: r.reportIntervalS * 1000,
     syncIntervalMs: r.syncIntervalS * 1000,
     timeoutMs: r.timeoutMs,
+    ...(r.staleAfterS !== undefined ? { staleAfterMs: r.staleAfterS * 1000 } : {}),
     linkCapacity: r.linkCapacity,
     ask: r.ask,
   };

@@ -27,6 +27,13 @@ const counters = {
   routesFailed: 1,
   routeSetupMs: [3, 40],
 };
+/** Every line is a HELP/TYPE comment or `name{labels} value`. */
+function expectPrometheusText(text: string): void {
+  for (const line of text.trim().split('\n')) {
+    expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?[\d.e+]+)$/);
+  }
+}
+
 const fakeNode = {
   address: identity.address,
   descriptor,
@@ -133,6 +140,38 @@ describe('API', () => {
     expect((err as AppError).code).toBe('APP_BAD_CONFIG');
   });
 
+  it('/metrics shows where paths came from and how old the directory copy is', async () => {
+    const rs = {
+      pathSources: { server: 4, local: 2, random: 1 },
+      queries: { mesh: 5, direct: 0 },
+      failures: 3,
+      diversityRefused: 1,
+      staleness: { stale: true, copyAgeMs: 125_000, staleAfterMs: 120_000 },
+    };
+    const app = await buildApi({
+      node: { ...fakeNode, routeServer: { stats: () => rs } as never },
+      socks,
+    });
+    const text = (await app.inject('/metrics')).body;
+    const lines = text.split('\n');
+    for (const want of [
+      'skymesh_route_paths_total{source="server"} 4',
+      'skymesh_route_paths_total{source="random"} 1',
+      'skymesh_route_server_queries_total{via="direct"} 0',
+      'skymesh_route_server_diversity_refused_total 1',
+      'skymesh_directory_copy_age_seconds 125',
+      'skymesh_directory_copy_stale 1',
+    ]) {
+      expect(lines).toContain(want);
+    }
+    expectPrometheusText(text);
+    // Without a route server, no such series.
+    const plain = await buildApi({ node: fakeNode, socks });
+    expect((await plain.inject('/metrics')).body).not.toContain('skymesh_route_paths_total');
+    await app.close();
+    await plain.close();
+  });
+
   it('/metrics is Prometheus text with a cumulative setup histogram', async () => {
     const app = await buildApi({ node: fakeNode, socks });
     const first = await app.inject('/metrics');
@@ -152,9 +191,7 @@ describe('API', () => {
     expect(again).toContain('skymesh_route_setup_seconds_count 3');
     expect(again).toContain('skymesh_route_setup_seconds_bucket{le="0.5"} 2');
     expect(again).toContain('skymesh_route_setup_seconds_bucket{le="1"} 3');
-    for (const line of again.trim().split('\n')) {
-      expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?[\d.e+]+)$/);
-    }
+    expectPrometheusText(again);
     await app.close();
   });
 

@@ -1,5 +1,8 @@
 // The node's routeServer section: file and SKYMESH_ROUTE_SERVER_* overrides,
 // the agent settings it gives, and refusals naming the field.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Identity, toHex } from '@skymesh/crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, nodeInitFromConfig } from '../src/config.js';
@@ -53,6 +56,22 @@ describe('routeServer config', () => {
       },
     });
     expect(toHex(nodeInitFromConfig(hex).routeServer!.key)).toBe(toHex(server.publicKey));
+  });
+
+  it("staleAfterS from the file becomes the agent's staleAfterMs; unset, the agent's default applies", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'skymesh-rs-config-'));
+    const file = join(dir, 'node.json');
+    const section = { key: server.address, url: 'http://127.0.0.1:8401' };
+    await writeFile(file, JSON.stringify({ routeServer: { ...section, staleAfterS: 600 } }));
+    const c = await loadConfig({ argv: ['--config', file], env: {} });
+    expect(nodeInitFromConfig(c).routeServer!.staleAfterMs).toBe(600_000);
+    await writeFile(file, JSON.stringify({ routeServer: section }));
+    const d = await loadConfig({ argv: ['--config', file], env: {} });
+    expect(nodeInitFromConfig(d).routeServer).not.toHaveProperty('staleAfterMs');
+    await writeFile(file, JSON.stringify({ routeServer: { ...section, staleAfterS: 1 } }));
+    await expect(loadConfig({ argv: ['--config', file], env: {} })).rejects.toMatchObject({
+      fields: ['routeServer.staleAfterS'],
+    });
   });
 
   it('refuses a bad key, a non-http URL, a bad .mesh service, and neither url nor mesh', async () => {

@@ -19,7 +19,8 @@ import { createMetricsRenderer } from './metrics.js';
 
 /** What the API reads. */
 export interface ApiInit {
-  readonly node: Pick<MeshNode, 'address' | 'descriptor' | 'endpoints' | 'stats'>;
+  readonly node: Pick<MeshNode, 'address' | 'descriptor' | 'endpoints' | 'stats'> &
+    Partial<Pick<MeshNode, 'routeServer'>>;
   readonly acceptor?: StreamAcceptor;
   readonly dialer?: StreamDialer;
   readonly socks?: SocksServer | null;
@@ -133,6 +134,7 @@ export async function buildApi(init: ApiInit): Promise<FastifyInstance> {
   app.get('/metrics', async (_req, reply) => {
     const text = metrics.render({
       node: init.node.stats(),
+      ...(init.node.routeServer ? { routeServer: init.node.routeServer.stats() } : {}),
       ...(init.acceptor ? { acceptor: init.acceptor.stats() } : {}),
       ...(init.dialer ? { dialer: init.dialer.stats() } : {}),
       ...(init.socks ? { socks: init.socks.stats() } : {}),

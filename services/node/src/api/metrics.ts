@@ -11,6 +11,7 @@ import type { AcceptorStats } from '../apps/acceptor.js';
 import type { DialerStats } from '../apps/dialer.js';
 import type { SocksStats } from '../apps/socks5.js';
 import type { NodeStats } from '../node.js';
+import type { RouteServerAgentStats } from '../route-server/agent.js';
 
 /** Upper bounds (seconds) of the route setup histogram. */
 export const ROUTE_SETUP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -18,6 +19,8 @@ export const ROUTE_SETUP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 /** What one scrape reads. */
 export interface MetricsInput {
   readonly node: NodeStats;
+  /** The route-server agent's, when the node uses a route server. */
+  readonly routeServer?: RouteServerAgentStats;
   readonly acceptor?: AcceptorStats;
   readonly dialer?: DialerStats;
   readonly socks?: SocksStats;
@@ -109,6 +112,42 @@ export function createMetricsRenderer(): MetricsRenderer {
         `skymesh_route_setup_seconds_sum ${sum}`,
         `skymesh_route_setup_seconds_count ${count}`,
       );
+      if (input.routeServer) {
+        const r = input.routeServer;
+        metric('skymesh_route_paths_total', 'counter', 'Paths of built routes, by source.', [
+          ['{source="server"}', r.pathSources.server],
+          ['{source="local"}', r.pathSources.local],
+          ['{source="random"}', r.pathSources.random],
+        ]);
+        metric('skymesh_route_server_queries_total', 'counter', 'Route queries, by way.', [
+          ['{via="mesh"}', r.queries.mesh],
+          ['{via="direct"}', r.queries.direct],
+        ]);
+        metric(
+          'skymesh_route_server_failures_total',
+          'counter',
+          'Route-server requests that failed or were refused.',
+          [['', r.failures]],
+        );
+        metric(
+          'skymesh_route_server_diversity_refused_total',
+          'counter',
+          'Route answers refused for breaking the diversity policy.',
+          [['', r.diversityRefused]],
+        );
+        metric(
+          'skymesh_directory_copy_age_seconds',
+          'gauge',
+          'Age of the newest route-server signature behind the directory copy (-1: no copy).',
+          [['', r.staleness.copyAgeMs === null ? -1 : r.staleness.copyAgeMs / 1000]],
+        );
+        metric(
+          'skymesh_directory_copy_stale',
+          'gauge',
+          '1 while the directory copy is older than staleAfterMs.',
+          [['', r.staleness.stale ? 1 : 0]],
+        );
+      }
       if (input.socks) {
         const s = input.socks;
         metric('skymesh_socks_connections', 'gauge', 'Open SOCKS5 connections.', [['', s.active]]);
