@@ -15,12 +15,15 @@ import {
   initiateSession,
   MAX_EPOCH_SKIP,
   openRecord,
+  RecordCipher,
   respondToSession,
   resumeMac,
   SESSION_PROTOCOL_NAME,
   SESSION_VERSION,
   type SessionParams,
   sealRecord,
+  sealRecordMessage,
+  setRecordHeader,
   verifyResumeMac,
 } from '../src/stream/index.js';
 import { runs, thrown } from './_fuzz.js';
@@ -133,6 +136,40 @@ describe('stream frames', () => {
         encodeFrames([{ type: 'open', streamId: 1, target: { name: 'x'.repeat(256), port: 1 } }]),
       ),
     ).toBe('ENCODE_TOO_LARGE');
+  });
+});
+
+describe('record plaintexts and RECORD payloads', () => {
+  it('setRecordHeader writes seq and ack as big-endian u64, above 2^32 too', () => {
+    const rec = new Uint8Array(20).fill(0xee);
+    setRecordHeader(rec, 2 ** 40 + 0x01020304, 2 ** 52 + 7);
+    const view = new DataView(rec.buffer);
+    expect(view.getBigUint64(0)).toBe(BigInt(2 ** 40 + 0x01020304));
+    expect(view.getBigUint64(8)).toBe(BigInt(2 ** 52 + 7));
+    expect([...rec.subarray(16)]).toEqual([0xee, 0xee, 0xee, 0xee]); // frames untouched
+    expect(decodeRecordPlaintext(rec)).toMatchObject({
+      seq: 2 ** 40 + 0x01020304,
+      ack: 2 ** 52 + 7,
+    });
+    expect(() => setRecordHeader(rec, -1, 0)).toThrow(RangeError);
+    expect(() => setRecordHeader(rec, 1, 2 ** 53)).toThrow(RangeError);
+    expect(() => setRecordHeader(rec, 1.5, 0)).toThrow(RangeError);
+    expect(() => setRecordHeader(new Uint8Array(15), 1, 1)).toThrow(RangeError);
+  });
+
+  it('sealRecordMessage into a reused scratch buffer gives the bytes of a fresh one', () => {
+    const key = new Uint8Array(32).fill(9);
+    const fresh = new RecordCipher(key);
+    const reused = new RecordCipher(key);
+    const scratch = new Uint8Array(1 + 16 + 300 + 16);
+    for (const len of [300, 17, 120]) {
+      const pt = encodeRecordPlaintext(len, 3, new Uint8Array(len - 16).fill(len));
+      const want = sealRecordMessage(fresh, pt);
+      const got = sealRecordMessage(reused, pt, scratch);
+      expect(got.buffer).toBe(scratch.buffer);
+      expect(got).toEqual(want);
+    }
+    expect(() => sealRecordMessage(reused, new Uint8Array(301 + 16), scratch)).toThrow(RangeError);
   });
 });
 

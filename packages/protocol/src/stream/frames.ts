@@ -221,17 +221,25 @@ export interface RecordPlaintext {
  */
 export function setRecordHeader(record: Uint8Array, seq: number, ack: number): void {
   if (record.length < RECORD_HEADER_LEN) throw new RangeError('record shorter than its header');
-  for (const [v, field] of [
-    [seq, 'seq'],
-    [ack, 'ack'],
-  ] as const) {
-    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${field} must be a safe integer`);
-  }
-  const view = new DataView(record.buffer, record.byteOffset, RECORD_HEADER_LEN);
-  view.setUint32(0, Math.floor(seq / 0x1_0000_0000));
-  view.setUint32(4, seq >>> 0);
-  view.setUint32(8, Math.floor(ack / 0x1_0000_0000));
-  view.setUint32(12, ack >>> 0);
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError('seq must be a safe integer');
+  if (!Number.isSafeInteger(ack) || ack < 0) throw new RangeError('ack must be a safe integer');
+  // Byte by byte: no DataView per record on the bulk path.
+  putU64(record, 0, seq);
+  putU64(record, 8, ack);
+}
+
+/** Writes a safe non-negative integer as a big-endian u64 at `at`. */
+function putU64(out: Uint8Array, at: number, v: number): void {
+  const hi = Math.floor(v / 0x1_0000_0000);
+  const lo = v >>> 0;
+  out[at] = hi >>> 24;
+  out[at + 1] = (hi >>> 16) & 0xff;
+  out[at + 2] = (hi >>> 8) & 0xff;
+  out[at + 3] = hi & 0xff;
+  out[at + 4] = lo >>> 24;
+  out[at + 5] = (lo >>> 16) & 0xff;
+  out[at + 6] = (lo >>> 8) & 0xff;
+  out[at + 7] = lo & 0xff;
 }
 
 /** Builds a record's plaintext: seq u64 | ack u64 | body. */

@@ -237,10 +237,22 @@ export function sealRecord(cipher: RecordCipher, plaintext: Uint8Array): Uint8Ar
 
 /**
  * The RECORD route payload (type byte ‖ sealed record) of one record's
- * plaintext, sealed straight into it: one allocation, no copy.
+ * plaintext, sealed straight into it: one allocation, no copy. With
+ * `scratch` (at least 1 + plaintext + 16 bytes, disjoint from `plaintext`)
+ * it is sealed into the front of that buffer and the view returned: no
+ * allocation, for a caller that hands the payload on before the next seal.
+ * @throws RangeError when `scratch` is too small.
  */
-export function sealRecordMessage(cipher: RecordCipher, plaintext: Uint8Array): Uint8Array {
-  const out = new Uint8Array(1 + plaintext.length + AEAD_TAG_LEN);
+export function sealRecordMessage(
+  cipher: RecordCipher,
+  plaintext: Uint8Array,
+  scratch?: Uint8Array,
+): Uint8Array {
+  const len = 1 + plaintext.length + AEAD_TAG_LEN;
+  if (scratch !== undefined && scratch.length < len) {
+    throw new RangeError('scratch buffer shorter than the sealed record');
+  }
+  const out = scratch === undefined ? new Uint8Array(len) : scratch.subarray(0, len);
   out[0] = MessageType.RECORD;
   cipher.sealInto(out.subarray(1), plaintext);
   return out;

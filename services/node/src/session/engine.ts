@@ -138,6 +138,12 @@ export class SessionEngine implements StreamHost {
   private pendingReply: ((msg: RouteMessage) => number) | null = null;
   /** A sealed payload the route refused (queue full): sent first on drain. */
   private outbox: Uint8Array | null = null;
+  /**
+   * Where records are sealed before send(): every RouteChannel copies the
+   * payload into its cell (or its queue) before send() returns, so one
+   * buffer serves every record; only a refused payload is copied out.
+   */
+  private sealScratch: Uint8Array | null = null;
 
   // Session-level flow control: credit for all streams together.
   private sendSessionCredit = 0;
@@ -276,7 +282,10 @@ export class SessionEngine implements StreamHost {
     }
     this.applyAck(ack);
     if (this.state !== 'new') this.counters.resumes++;
-    if (this.maxRecordBody === 0) this.maxRecordBody = channel.payloadSize - RECORD_OVERHEAD;
+    if (this.maxRecordBody === 0) {
+      this.maxRecordBody = channel.payloadSize - RECORD_OVERHEAD;
+      this.sealScratch = new Uint8Array(channel.payloadSize);
+    }
     this.epoch = epoch;
     this.ciphers = epochCiphers(this.keys, epoch, this.opts.role);
     this.channel = channel;
@@ -708,11 +717,11 @@ export class SessionEngine implements StreamHost {
   /** Stamps `record` (header + frames) with its seq and our ack, seals and sends it. */
   private transmit(ch: RouteChannel, seq: number, record: Uint8Array): void {
     setRecordHeader(record, seq, this.recvSeq);
-    const payload = sealRecordMessage(this.ciphers!.send, record);
+    const payload = sealRecordMessage(this.ciphers!.send, record, this.sealScratch ?? undefined);
     this.ackDue = false;
     this.unackedIn = 0;
     this.counters.recordsSent++;
-    if (!ch.send(payload)) this.outbox = payload;
+    if (!ch.send(payload)) this.outbox = payload.slice();
   }
 
   /**
