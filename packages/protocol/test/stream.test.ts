@@ -6,6 +6,7 @@ import {
   decodeRecordPlaintext,
   decodeRouteMessage,
   decodeSessionParams,
+  encodeFrameInto,
   encodeFrames,
   encodeRecordPlaintext,
   encodeRouteMessage,
@@ -105,6 +106,40 @@ describe('stream frames', () => {
         },
       ),
       { numRuns: runs(200) },
+    );
+  });
+
+  it('encodeFrameInto packs the bytes encodeFrames makes, at any offset', () => {
+    fc.assert(
+      fc.property(fc.array(frame, { minLength: 1, maxLength: 8 }), fc.nat(40), (fs, at) => {
+        const want = encodeFrames(fs);
+        const out = new Uint8Array(at + want.length).fill(0xaa);
+        let pos = at;
+        for (const f of fs) pos = encodeFrameInto(out, pos, f);
+        expect(pos).toBe(out.length);
+        expect(out.subarray(at)).toEqual(want);
+        expect(out.subarray(0, at).every((b) => b === 0xaa)).toBe(true);
+      }),
+      { numRuns: runs(200) },
+    );
+  });
+
+  it('encodeFrameInto refuses what encodeFrame refuses, and frames that do not fit', () => {
+    const out = new Uint8Array(32);
+    const data = (n: number) => new Uint8Array(n).fill(1);
+    const into = (f: Frame, at = 0, buf = out) => codeOf(() => encodeFrameInto(buf, at, f));
+    expect(into({ type: 'data', streamId: 0, data: data(4) })).toBe('ENCODE_BAD_VALUE');
+    expect(into({ type: 'data', streamId: 2 ** 32, data: data(4) })).toBe('ENCODE_BAD_VALUE');
+    expect(into({ type: 'data', streamId: 1, data: data(0) })).toBe('ENCODE_BAD_VALUE');
+    expect(
+      into({ type: 'data', streamId: 1, data: data(0x10000) }, 0, new Uint8Array(0x10010)),
+    ).toBe('ENCODE_TOO_LARGE');
+    expect(into({ type: 'data', streamId: 1, data: data(26) })).toBe('ENCODE_TOO_LARGE'); // 33 bytes
+    expect(encodeFrameInto(out, 0, { type: 'data', streamId: 1, data: data(25) })).toBe(32);
+    expect(into({ type: 'fin', streamId: 1 }, 28)).toBe('ENCODE_TOO_LARGE');
+    expect(into({ type: 'fin', streamId: 0 })).toBe('ENCODE_BAD_VALUE');
+    expect(into({ type: 'open', streamId: 1, target: { name: 'x'.repeat(30), port: 1 } })).toBe(
+      'ENCODE_TOO_LARGE',
     );
   });
 

@@ -20,6 +20,7 @@
  */
 import { Reader } from '../codec/reader.js';
 import { Writer } from '../codec/writer.js';
+import { ProtocolError } from '../errors.js';
 import { SessionError } from './errors.js';
 import { RECORD_HEADER_LEN } from './messages.js';
 
@@ -136,6 +137,46 @@ export function encodeFrame(w: Writer, f: Frame): void {
       w.u8(FrameType.WINDOW).u32(f.streamId, 'streamId').u32(f.delta, 'delta');
       return;
   }
+}
+
+/**
+ * Writes `f` into `out` at offset `at` and returns the offset after it: how
+ * a sender packs frames into a record buffer it reuses. DATA frames (the
+ * bulk path) are written directly; the others go through encodeFrame.
+ * @throws ProtocolError ENCODE_BAD_VALUE as encodeFrame, ENCODE_TOO_LARGE
+ *   when the frame does not fit in `out` from `at`.
+ */
+export function encodeFrameInto(out: Uint8Array, at: number, f: Frame): number {
+  if (f.type !== 'data' || f.data.length < 1 || f.data.length > 0xffff) {
+    // Rare frames, and every invalid DATA frame (encodeFrame names the field).
+    const w = new Writer({ maxSize: out.length - at });
+    encodeFrame(w, f);
+    const bytes = w.finish();
+    out.set(bytes, at);
+    return at + bytes.length;
+  }
+  const id = f.streamId;
+  if (!Number.isInteger(id) || id < 1 || id > 0xffffffff) {
+    new Writer().u32(-1, 'streamId'); // throws ENCODE_BAD_VALUE with the field named
+  }
+  const n = f.data.length;
+  const end = at + DATA_FRAME_OVERHEAD + n;
+  if (end > out.length) {
+    throw new ProtocolError('ENCODE_TOO_LARGE', `data: message would exceed ${out.length} bytes`, {
+      field: 'data',
+      size: end,
+      max: out.length,
+    });
+  }
+  out[at] = FrameType.DATA;
+  out[at + 1] = id >>> 24;
+  out[at + 2] = (id >>> 16) & 0xff;
+  out[at + 3] = (id >>> 8) & 0xff;
+  out[at + 4] = id & 0xff;
+  out[at + 5] = n >>> 8;
+  out[at + 6] = n & 0xff;
+  out.set(f.data, at + DATA_FRAME_OVERHEAD);
+  return end;
 }
 
 /** Encodes frames into one record body (no header). */

@@ -10,14 +10,13 @@
  */
 
 import { SkymeshError } from '@skymesh/crypto';
-import { Writer } from '@skymesh/protocol';
 import {
   DATA_FRAME_OVERHEAD,
   decodeFrames,
   decodeRecordPlaintext,
   decodeRouteMessage,
   type EpochCiphers,
-  encodeFrame,
+  encodeFrameInto,
   epochCiphers,
   type Frame,
   frameLength,
@@ -85,6 +84,9 @@ export interface EngineOptions {
 type EngineState = 'new' | 'attached' | 'detached' | 'ended';
 
 const BLANK_HEADER = new Uint8Array(RECORD_HEADER_LEN);
+// Spare record buffers kept per session (~60 KiB at 1.9 KB each): enough for
+// the records one bare ack (ACK_EVERY_RECORDS) frees.
+const RECORD_POOL = 32;
 const MAX_CREDIT = 0xffffffff;
 const MAX_STREAM_ID = 0xffffffff;
 // Sequenced records received that make a bare ack go out without waiting
@@ -125,7 +127,9 @@ export class SessionEngine implements StreamHost {
   private sendSeq = 0;
   private peerAck = 0;
   private nextResend = 1;
-  private retx: Uint8Array[] = [];
+  /** Unacked records from index retxHead on (acked ones are cut off in batches). */
+  private retx: (Uint8Array | undefined)[] = [];
+  private retxHead = 0;
   private retxBytes = 0;
   /** Highest record received in order. */
   recvSeq = 0;
@@ -163,6 +167,28 @@ export class SessionEngine implements StreamHost {
   private flushing = false;
   private flushAgain = false;
   private flushScheduled = false;
+  /** Write callbacks of the records being built (reused by every flush; flushes never nest). */
+  private readonly doneCallbacks: ((err?: Error | null) => void)[] = [];
+  /**
+   * Full-size record buffers of acknowledged records, reused for new ones
+   * (nothing refers to a record once the peer acked it): the bulk path
+   * allocates no array per record. At most RECORD_POOL of them.
+   */
+  private readonly recordPool: ArrayBuffer[] = [];
+  /** The record being packed by buildBody, and where its next frame goes. */
+  private body: Uint8Array = BLANK_HEADER;
+  private bodyPos = 0;
+  /** The dirty streams of one packing pass (reused). */
+  private readonly passStreams: SessionStream[] = [];
+  // Made once: scheduling them is per record on the bulk path.
+  private readonly flushTask = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+  private readonly ackTask = (): void => {
+    this.ackTimer = null;
+    if (this.ackDue) this.flush();
+  };
 
   private readonly counters: Omit<
     SessionStats,
@@ -207,7 +233,7 @@ export class SessionEngine implements StreamHost {
       ...this.counters,
       epoch: this.epoch,
       streamsOpen: this.streams.size,
-      unackedRecords: this.retx.length,
+      unackedRecords: this.retx.length - this.retxHead,
       unackedBytes: this.retxBytes,
     };
   }
@@ -224,7 +250,7 @@ export class SessionEngine implements StreamHost {
       peerAck: this.peerAck,
       nextResend: this.nextResend,
       recvSeq: this.recvSeq,
-      retx: this.retx.length,
+      retx: this.retx.length - this.retxHead,
       retxBytes: this.retxBytes,
       outbox: this.outbox !== null,
       ackDue: this.ackDue,
@@ -370,7 +396,9 @@ export class SessionEngine implements StreamHost {
     for (const s of [...this.streams.values()]) this.forget(s).fail(err);
     this.dirty.clear();
     this.retx = [];
+    this.retxHead = 0;
     this.retxBytes = 0;
+    this.recordPool.length = 0;
     if (this.keys !== null) wipeSessionKeys(this.keys);
     this.closeWaiter?.();
     this.opts.onEnd(err);
@@ -603,9 +631,26 @@ export class SessionEngine implements StreamHost {
       });
     }
     if (ack <= this.peerAck) return;
-    const n = ack - this.peerAck;
-    for (let i = 0; i < n; i++) this.retxBytes -= this.retx[i]!.length - RECORD_HEADER_LEN;
-    this.retx.splice(0, n);
+    const end = this.retxHead + ack - this.peerAck;
+    const full = RECORD_HEADER_LEN + this.maxRecordBody;
+    for (let i = this.retxHead; i < end; i++) {
+      const rec = this.retx[i]!;
+      this.retxBytes -= rec.length - RECORD_HEADER_LEN;
+      this.retx[i] = undefined;
+      // Only full-size buffers (small records were copied out of theirs).
+      if (rec.buffer.byteLength === full && this.recordPool.length < RECORD_POOL) {
+        this.recordPool.push(rec.buffer as ArrayBuffer);
+      }
+    }
+    this.retxHead = end;
+    // Cut the acked front off once it is most of the array, not per ack.
+    if (end === this.retx.length) {
+      this.retx.length = 0;
+      this.retxHead = 0;
+    } else if (end >= 1024 && end * 2 >= this.retx.length) {
+      this.retx = this.retx.slice(end);
+      this.retxHead = 0;
+    }
     this.peerAck = ack;
     if (this.nextResend <= ack) this.nextResend = ack + 1;
     if (this.closeWaiter !== null && this.closeSeq > 0 && ack >= this.closeSeq) {
@@ -638,12 +683,10 @@ export class SessionEngine implements StreamHost {
       if (!urgent || this.ackTimerUrgent) return;
       this.cancelAck();
     }
-    const run = () => {
-      this.ackTimer = null;
-      if (this.ackDue) this.flush();
-    };
     this.ackTimerUrgent = urgent;
-    this.ackTimer = urgent ? setImmediate(run) : setTimeout(run, this.opts.ackDelayMs);
+    this.ackTimer = urgent
+      ? setImmediate(this.ackTask)
+      : setTimeout(this.ackTask, this.opts.ackDelayMs);
   }
 
   // --- sending ---
@@ -655,10 +698,7 @@ export class SessionEngine implements StreamHost {
     }
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    queueMicrotask(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
+    queueMicrotask(this.flushTask);
   }
 
   /** Sends all it can: the refused payload, resends, new records, a bare ack. */
@@ -668,16 +708,18 @@ export class SessionEngine implements StreamHost {
       return;
     }
     this.flushing = true;
-    const callbacks: ((err?: Error | null) => void)[] = [];
+    const callbacks = this.doneCallbacks;
     try {
       do {
         this.flushAgain = false;
         this.flushOnce(callbacks);
         // Write callbacks may make Node call _write again at once: that only
         // marks the stream dirty and asks for another pass.
-        for (const cb of callbacks.splice(0)) runApp(cb);
+        for (let i = 0; i < callbacks.length; i++) runApp(callbacks[i]!);
+        callbacks.length = 0;
       } while (this.flushAgain && this.state === 'attached');
     } catch (err) {
+      callbacks.length = 0;
       this.end(asSessionError(err));
     } finally {
       this.flushing = false;
@@ -695,11 +737,12 @@ export class SessionEngine implements StreamHost {
       if (this.nextResend <= this.sendSeq) {
         const seq = this.nextResend++;
         this.counters.retransmitted++;
-        this.transmit(ch, seq, this.retx[seq - this.peerAck - 1]!);
+        this.transmit(ch, seq, this.retx[this.retxHead + seq - this.peerAck - 1]!);
         continue;
       }
       const room =
-        this.retxBytes < this.opts.maxUnackedBytes && this.retx.length < MAX_UNACKED_RECORDS;
+        this.retxBytes < this.opts.maxUnackedBytes &&
+        this.retx.length - this.retxHead < MAX_UNACKED_RECORDS;
       const built = room ? this.buildBody(callbacks) : null;
       if (built === null) {
         if (this.ackDue) this.transmit(ch, 0, new Uint8Array(RECORD_HEADER_LEN));
@@ -734,79 +777,92 @@ export class SessionEngine implements StreamHost {
     callbacks: ((err?: Error | null) => void)[],
   ): { record: Uint8Array; close: boolean } | null {
     const size = RECORD_HEADER_LEN + this.maxRecordBody;
-    const w = new Writer({ maxSize: size, initialSize: size });
-    w.bytes(BLANK_HEADER);
-    const fits = (n: number) => w.length + n <= size;
-    const put = (f: Frame) => encodeFrame(w, f);
+    const spare = this.recordPool.pop();
+    const buf = spare === undefined ? new Uint8Array(size) : new Uint8Array(spare);
+    this.body = buf;
+    this.bodyPos = RECORD_HEADER_LEN; // the header is stamped at each send
 
-    if (this.sessionWindowOwed > 0 && fits(9)) {
+    if (this.sessionWindowOwed > 0 && this.fits(9)) {
       const delta = Math.min(this.sessionWindowOwed, MAX_CREDIT);
-      put({ type: 'window', streamId: SESSION_STREAM_ID, delta });
+      this.put({ type: 'window', streamId: SESSION_STREAM_ID, delta });
       this.sessionWindowOwed -= delta;
     }
-    while (this.pendingResets.length > 0 && fits(7)) {
+    while (this.pendingResets.length > 0 && this.fits(7)) {
       const r = this.pendingResets.shift()!;
-      put({ type: 'rst', streamId: r.id, code: r.code });
+      this.put({ type: 'rst', streamId: r.id, code: r.code });
     }
+    const pass = this.passStreams;
     let progress = true;
-    while (progress && this.dirty.size > 0 && fits(DATA_FRAME_OVERHEAD + 1)) {
+    while (progress && this.dirty.size > 0 && this.fits(DATA_FRAME_OVERHEAD + 1)) {
       progress = false;
-      for (const s of [...this.dirty]) {
-        if (this.emitFor(s, w, fits, callbacks)) progress = true;
+      // A snapshot: streams still with work go back into the set, after the others.
+      pass.length = 0;
+      for (const s of this.dirty) pass.push(s);
+      for (let i = 0; i < pass.length; i++) {
+        const s = pass[i]!;
+        if (this.emitFor(s, callbacks)) progress = true;
         this.dirty.delete(s);
         if (s.hasWork && !s.detached) this.dirty.add(s);
-        if (!fits(DATA_FRAME_OVERHEAD + 1)) break;
+        if (!this.fits(DATA_FRAME_OVERHEAD + 1)) break;
       }
+      pass.length = 0;
     }
     let close = false;
-    if (this.closePending !== null && this.pendingResets.length === 0 && fits(3)) {
-      put({ type: 'close', code: this.closePending });
+    if (this.closePending !== null && this.pendingResets.length === 0 && this.fits(3)) {
+      this.put({ type: 'close', code: this.closePending });
       this.closePending = null;
       close = true;
     }
-    if (w.length === RECORD_HEADER_LEN) return null;
-    const out = w.finish();
-    // Small records are copied so the retransmit buffer holds what it counts.
-    return { record: out.length < size / 2 ? out.slice() : out, close };
+    const len = this.bodyPos;
+    this.body = BLANK_HEADER;
+    if (len > RECORD_HEADER_LEN && len >= size / 2) return { record: buf.subarray(0, len), close };
+    // Nothing to send, or a small record: copied, so the retransmit buffer
+    // holds what it counts, and the buffer serves the next record.
+    if (this.recordPool.length < RECORD_POOL) this.recordPool.push(buf.buffer);
+    return len === RECORD_HEADER_LEN ? null : { record: buf.slice(0, len), close };
   }
 
-  /** Puts what fits of one stream's pending frames into `w`; true if anything went in. */
-  private emitFor(
-    s: SessionStream,
-    w: Writer,
-    fits: (n: number) => boolean,
-    callbacks: ((err?: Error | null) => void)[],
-  ): boolean {
+  /** True when `n` more bytes fit in the record being packed. */
+  private fits(n: number): boolean {
+    return this.bodyPos + n <= this.body.length;
+  }
+
+  /** Appends a frame to the record being packed. */
+  private put(f: Frame): void {
+    this.bodyPos = encodeFrameInto(this.body, this.bodyPos, f);
+  }
+
+  /** Puts what fits of one stream's pending frames into the record being packed; true if anything went in. */
+  private emitFor(s: SessionStream, callbacks: ((err?: Error | null) => void)[]): boolean {
     let any = false;
-    if (s.windowOwed > 0 && fits(9)) {
+    if (s.windowOwed > 0 && this.fits(9)) {
       const delta = Math.min(s.windowOwed, MAX_CREDIT);
-      encodeFrame(w, { type: 'window', streamId: s.id, delta });
+      this.put({ type: 'window', streamId: s.id, delta });
       s.windowOwed -= delta;
       any = true;
     }
     if (s.needOpen) {
       const f: Frame = { type: 'open', streamId: s.id, target: s.target };
-      if (!fits(frameLength(f))) return any;
-      encodeFrame(w, f);
+      if (!this.fits(frameLength(f))) return any;
+      this.put(f);
       s.needOpen = false;
       any = true;
     }
     const credit = Math.min(s.sendCredit, this.sendSessionCredit);
     if (s.chunk !== null && credit > 0) {
-      const room = RECORD_HEADER_LEN + this.maxRecordBody - w.length - DATA_FRAME_OVERHEAD;
+      const room = this.body.length - this.bodyPos - DATA_FRAME_OVERHEAD;
       const left = s.chunk.length - s.chunkOffset;
       const want = Math.min(left, credit, 0xffff);
       if (room >= want || room >= MIN_DATA_SPLIT) {
-        const { data, done } = s.takeData(Math.min(want, room));
-        encodeFrame(w, { type: 'data', streamId: s.id, data });
+        const data = s.takeData(Math.min(want, room), callbacks);
+        this.put({ type: 'data', streamId: s.id, data });
         this.sendSessionCredit -= data.length;
         this.counters.bytesSent += data.length;
-        if (done) callbacks.push(done);
         any = true;
       }
     }
-    if (s.finPending && !s.finSent && s.chunk === null && fits(5)) {
-      encodeFrame(w, { type: 'fin', streamId: s.id });
+    if (s.finPending && !s.finSent && s.chunk === null && this.fits(5)) {
+      this.put({ type: 'fin', streamId: s.id });
       const cb = s.takeFin();
       if (cb) callbacks.push(cb);
       if (s.finReceived) this.forget(s);

@@ -186,20 +186,21 @@ export class SessionStream extends Duplex {
 
   /**
    * Takes up to `max` bytes of the current chunk for a DATA frame (the
-   * engine has checked credit). Returns the write callback when the chunk
-   * is done, for the engine to call once its record is out.
+   * engine has checked credit). When that finishes the chunk, its write
+   * callback goes into `done`, for the engine to call once its record is out.
    */
-  takeData(max: number): { data: Uint8Array; done: ((err?: Error | null) => void) | null } {
+  takeData(max: number, done: ((err?: Error | null) => void)[]): Uint8Array {
     const chunk = this.chunk!;
     const n = Math.min(max, chunk.length - this.chunkOffset);
     const data = chunk.subarray(this.chunkOffset, this.chunkOffset + n);
     this.chunkOffset += n;
     this.sendCredit -= n;
-    if (this.chunkOffset < chunk.length) return { data, done: null };
-    const done = this.writeCb;
+    if (this.chunkOffset < chunk.length) return data;
+    const cb = this.writeCb;
     this.chunk = null;
     this.writeCb = null;
-    return { data, done };
+    if (cb !== null) done.push(cb);
+    return data;
   }
 
   /** Marks the FIN framed; returns end()'s callback for the engine to call. */
