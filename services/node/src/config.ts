@@ -102,8 +102,8 @@ const routeServerSchema = z
     reportIntervalS: z.number().int().min(1).max(3600).default(60),
     syncIntervalS: z.number().int().min(1).max(3600).default(30),
     timeoutMs: z.number().int().min(100).max(60_000).default(5000),
-    /** Copy older than this (seconds) counts as stale; default 4 sync intervals. */
-    staleAfterS: z.number().int().min(10).max(86_400).optional(),
+    /** Copy older than this (seconds) counts as stale; ≥ 120 (the route server re-signs every 60 s); default max(4 syncs, 60 s + 2 syncs). */
+    staleAfterS: z.number().int().min(120).max(86_400).optional(),
     /** KiB/s reported for every link. */
     linkCapacity: z
       .number()

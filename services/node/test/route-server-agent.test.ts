@@ -28,14 +28,17 @@ import { type NodeLogger, silentLogger } from '../src/log.js';
 import {
   createRouteServerAgent,
   type PathAsk,
+  type RouteServerAgent,
   type RouteServerSettings,
 } from '../src/route-server/agent.js';
 
 const serverSeed = new Uint8Array(32).fill(9);
 const server = Identity.fromSeed(serverSeed);
-// X is a valid node the route server's directory does not hold; R3 shares R2's /16.
-const names = ['S', 'R1', 'R2', 'D', 'X', 'R3'] as const;
-const hostOf = (n: Name, i: number) => (n === 'R3' ? '10.2.0.9' : `10.${i}.0.1`);
+// X is a valid node the route server's directory does not hold; R3 shares R2's /16,
+// R4 (linked to nobody) shares S's.
+const names = ['S', 'R1', 'R2', 'D', 'X', 'R3', 'R4'] as const;
+const SHARED_HOST: Partial<Record<Name, string>> = { R3: '10.2.0.9', R4: '10.0.0.7' };
+const hostOf = (n: Name, i: number) => SHARED_HOST[n] ?? `10.${i}.0.1`;
 const listed = names.filter((n) => n !== 'X');
 type Name = (typeof names)[number];
 const ids = Object.fromEntries(
@@ -250,6 +253,14 @@ const ask = (dest: Name | Uint8Array, exclude: Uint8Array[] = []): PathAsk => ({
   exclude: [ids.S.publicKey, ...exclude],
 });
 
+/** The server's answer to D was refused for diversity and the copy's R1–R2–D (three /16s) taken instead. */
+async function expectCopyPathAfterDiversityRefusal(agent: RouteServerAgent): Promise<void> {
+  expect(hexes(await agent.choosePath(ask('D')))).toEqual(keysOf('R1', 'R2', 'D'));
+  expect(agent.stats().lastError).toBe('route query: DIRECTORY_NOT_DIVERSE');
+  expect(agent.stats().diversityRefused).toBe(1);
+  expect(agent.stats().pathSources).toEqual({ server: 0, local: 1, random: 0 });
+}
+
 describe('route-server agent', () => {
   it('registers, reports measured links with a rising sequence, and registers again when forgotten', async () => {
     const script = newScript({ forgetOnce: true });
@@ -420,15 +431,36 @@ describe('route-server agent', () => {
     await agent.start();
     agent.close();
     // The copy's own choice instead: R1–R2–D (three /16s).
-    expect(hexes(await agent.choosePath(ask('D')))).toEqual(keysOf('R1', 'R2', 'D'));
-    expect(agent.stats().lastError).toBe('route query: DIRECTORY_NOT_DIVERSE');
-    expect(agent.stats().diversityRefused).toBe(1);
-    expect(agent.stats().pathSources).toEqual({ server: 0, local: 1, random: 0 });
+    await expectCopyPathAfterDiversityRefusal(agent);
     expect(hexes(await agent.choosePath(ask('D', [ids.R1.publicKey])))).toEqual(
       keysOf('R2', 'R3', 'D'),
     );
     expect(agent.stats().diversityRefused).toBe(1);
     expect(agent.stats().pathSources).toEqual({ server: 1, local: 1, random: 0 });
+  });
+
+  it("counts its own /16: refuses a path entering through a relay in the node's network group", async () => {
+    // Signed, and diverse among its hops, but R4 shares S's 10.0/16: the server never learns the asker.
+    const script = newScript({ routes: [[['R4', 'R2', 'D']]] });
+    const { agent } = agentWith(script);
+    await agent.start();
+    agent.close();
+    await expectCopyPathAfterDiversityRefusal(agent);
+  });
+
+  it('with a short sync interval, the default staleness bound still covers the server re-signing every 60 s', async () => {
+    // A quiet directory a minute old is current, not stale, at 5 s syncs (4 × 5 s would flap).
+    const script = newScript({ diff: 'empty', issuedAt: Math.floor(Date.now() / 1000) - 59 });
+    const { agent } = agentWith(script, { syncIntervalMs: 5_000 });
+    await agent.start();
+    await agent.sync();
+    expect(agent.stats().staleness).toMatchObject({
+      stale: false,
+      staleAfterMs: 70_000,
+      episodes: 0,
+      freshSnapshots: { tried: 0, failed: 0 },
+    });
+    agent.close();
   });
 
   it('flags a copy its route server stopped vouching for, once, and tries a fresh snapshot', async () => {
@@ -445,19 +477,21 @@ describe('route-server agent', () => {
     await agent.sync();
     const st = agent.stats().staleness;
     expect(st.stale).toBe(true);
+    // max(4 × 30 s, 60 s re-signing + 2 × 30 s)
     expect(st.staleAfterMs).toBe(120_000);
     expect(st.copyAgeMs).toBeGreaterThanOrEqual(3600_000);
     expect(st.episodes).toBe(1);
-    // A fresh snapshot after each sync; it brought nothing newer: the copy is kept.
-    expect(st.freshSnapshots).toEqual({ tried: 2, failed: 2 });
-    expect(script.requests.filter((r) => r === '/v1/snapshot')).toHaveLength(3);
+    // One fresh snapshot (at most one per staleAfterMs, though two syncs ran); it brought
+    // nothing newer: the copy is kept.
+    expect(st.freshSnapshots).toEqual({ tried: 1, failed: 1 });
+    expect(script.requests.filter((r) => r === '/v1/snapshot')).toHaveLength(2);
     expect(agent.stats().version).not.toBeNull();
     expect(warnings).toHaveLength(2); // stale, keeping it: once for the episode
     // The server signs again (an empty diff now): current, without another snapshot.
     script.issuedAt = undefined;
     await agent.sync();
     expect(agent.stats().staleness).toMatchObject({ stale: false, episodes: 1 });
-    expect(script.requests.filter((r) => r === '/v1/snapshot')).toHaveLength(3);
+    expect(script.requests.filter((r) => r === '/v1/snapshot')).toHaveLength(2);
     agent.close();
   });
 

@@ -26,8 +26,9 @@
  * Staleness: the copy's age is the time since the route server last signed a
  * snapshot or diff that brought or confirmed it (DirectoryReplica.issuedAt);
  * past `staleAfterMs` the copy is stale (stats().staleness, one warning per
- * episode) and every sync also tries a fresh snapshot (over the mesh when
- * `mesh` is set, never directly), keeping the stale copy when none comes.
+ * episode) and a sync tries a fresh snapshot, at most once per
+ * `staleAfterMs` (over the mesh when `mesh` is set, never directly),
+ * keeping the stale copy when none comes.
  *
  * Transport: `url` is the route server reached directly (bootstrap,
  * publishing); `mesh` is the route server published as a .mesh service by
@@ -73,7 +74,7 @@ export interface RouteServerSettings {
   readonly reportIntervalMs?: number;
   /** Directory diff fetched this often (ms). @default 30000 */
   readonly syncIntervalMs?: number;
-  /** The copy counts as stale once the route server signed nothing newer for this long (ms). @default 4 × syncIntervalMs */
+  /** The copy counts as stale once the route server signed nothing newer for this long (ms). @default max(4 × syncIntervalMs, ROUTE_SERVER_RESIGN_MS + 2 × syncIntervalMs) */
   readonly staleAfterMs?: number;
   /** Bound on one request to the route server (ms). @default 5000 */
   readonly timeoutMs?: number;
@@ -173,6 +174,13 @@ export interface RouteServerAgent {
 
 const PING_TIMEOUT_MS = 2000;
 
+/**
+ * How often a route server re-signs an unchanged snapshot and diffs (its
+ * default `resignAfterMs`, services/route-server): a copy cannot look
+ * fresher than this, so staleness bounds below it would flap.
+ */
+export const ROUTE_SERVER_RESIGN_MS = 60_000;
+
 /** Makes an agent; start() runs the first refresh and the timers. */
 export function createRouteServerAgent(
   settings: RouteServerSettings,
@@ -183,7 +191,11 @@ export function createRouteServerAgent(
   const capacity = settings.linkCapacity ?? 10_240;
   const ask = settings.ask ?? true;
   const syncIntervalMs = settings.syncIntervalMs ?? 30_000;
-  const staleAfterMs = settings.staleAfterMs ?? 4 * syncIntervalMs;
+  // A quiet route server re-signs its snapshot and diffs only every
+  // ROUTE_SERVER_RESIGN_MS: the default bound leaves room for that plus two syncs.
+  const staleAfterMs =
+    settings.staleAfterMs ??
+    Math.max(4 * syncIntervalMs, ROUTE_SERVER_RESIGN_MS + 2 * syncIntervalMs);
   const bounded =
     (f: typeof fetch): typeof fetch =>
     (input, init) =>
@@ -245,8 +257,12 @@ export function createRouteServerAgent(
   const asking = (): RouteServerClient | undefined =>
     !mesh ? direct : replica.version !== null ? mesh : undefined;
 
+  /** The node's own descriptor as last signed: its network groups count in the diversity re-check. */
+  let ownDescriptor: NodeDescriptor | undefined;
+
   async function publishNow(): Promise<void> {
     const desc = deps.resign();
+    ownDescriptor = desc;
     await publisher().publishDescriptor(encodeDescriptor(desc));
     counters.published++;
   }
@@ -312,6 +328,7 @@ export function createRouteServerAgent(
     return at === null ? null : Math.max(0, Date.now() - at * 1000);
   };
   const isStale = () => (copyAgeMs() ?? 0) > staleAfterMs;
+  let nextFreshAt = 0;
 
   // After every sync (done or failed): a stale copy is reported once, and a
   // fresh snapshot is tried — over the mesh when set, never directly then.
@@ -331,6 +348,9 @@ export function createRouteServerAgent(
         'directory copy is stale (route server signed nothing newer); trying a fresh snapshot',
       );
     }
+    // A fresh snapshot (the whole directory) at most once per staleAfterMs.
+    if (Date.now() < nextFreshAt) return;
+    nextFreshAt = Date.now() + staleAfterMs;
     counters.freshSnapshots.tried++;
     try {
       replica.loadSnapshot(await (mesh ?? direct)!.snapshot());
@@ -452,9 +472,16 @@ export function createRouteServerAgent(
     // Diversity, re-checked on the copy's descriptors (the answer's flag is
     // the server's word): a path breaking it is taken only when the copy
     // has no path keeping it either.
+    // The node's own groups count too (the server never learns the asker, so
+    // even an honest answer may enter through the node's own /16).
+    const self = held?.node(deps.identity.publicKey)?.desc ?? ownDescriptor;
     const usable = held
-      ? (known.find((p) => pathDiverse(p.hops.map((h) => held.node(h.desc.publicKey)!.desc))) ??
-        (known[0] && fromCopy(a)?.diverse !== true ? known[0] : undefined))
+      ? (known.find((p) =>
+          pathDiverse(
+            p.hops.map((h) => held.node(h.desc.publicKey)!.desc),
+            self,
+          ),
+        ) ?? (known[0] && fromCopy(a)?.diverse !== true ? known[0] : undefined))
       : known[0];
     if (!usable && known.length > 0) {
       counters.diversityRefused++;
