@@ -10,6 +10,7 @@ import { signDescriptor } from '../src/descriptor/index.js';
 import {
   DirectoryState,
   findRoutes,
+  keyedRandom,
   keyHex,
   nodeGroups,
   RouteGraph,
@@ -130,6 +131,28 @@ describe('route finding', () => {
     }
     // 3000 (R1 R4) and 4000 (R2 R5) are in the band; 5000 (R1 R5) and 6500 are not.
     expect([...seen.keys()].sort()).toEqual(['R1>R4>D', 'R2>R5>D']);
+  });
+
+  it('keyedRandom: the ChaCha20 keystream of the seed as [0, 1) numbers, the same for the same seed', () => {
+    // RFC 8439 A.1 test vectors 1 and 2: all-zero key and nonce, blocks 0 and 1.
+    const zero = keyedRandom(new Uint8Array(32));
+    const first = Array.from({ length: 80 }, zero);
+    expect(first[0]! * 2 ** 32).toBe(0x76b8e0ad);
+    expect(first[1]! * 2 ** 32).toBe(0xa0f13d90);
+    expect(first[16]! * 2 ** 32).toBe(0x9f07e7be);
+    expect(first.every((x) => x >= 0 && x < 1)).toBe(true);
+    // Past the first buffered 256 bytes too.
+    const again = keyedRandom(new Uint8Array(32));
+    expect(Array.from({ length: 80 }, again)).toEqual(first);
+    const other = new Uint8Array(32);
+    other[31] = 1;
+    expect(Array.from({ length: 80 }, keyedRandom(other))).not.toEqual(first);
+    // Same seed, same paths.
+    const seed = new Uint8Array(32).fill(9);
+    const a = g.graph.find(q({ spread: 0.5, k: 2, random: keyedRandom(seed) }));
+    const b = g.graph.find(q({ spread: 0.5, k: 2, random: keyedRandom(seed) }));
+    expect(b.map(g.names)).toEqual(a.map(g.names));
+    expect(code(() => keyedRandom(new Uint8Array(16)))).toBe('CRYPTO_BAD_LENGTH');
   });
 
   it('never uses excluded or expired nodes', () => {

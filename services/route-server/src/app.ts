@@ -106,7 +106,7 @@ function routeQuery(body: unknown): RouteQuery {
   if (b.maxHops !== undefined) q.maxHops = b.maxHops as number;
   if (b.k !== undefined) q.k = b.k as number;
   if (b.exclude !== undefined) q.exclude = b.exclude as string[];
-  // The asker's nonce is only signed over (routeQueryDigest), never used otherwise.
+  // The nonce only goes into routeQueryDigest: signed over, and keying the paths' randomisation.
   if (
     b.nonce !== undefined &&
     (typeof b.nonce !== 'string' || !/^[A-Za-z0-9_-]{16,128}$/.test(b.nonce))

@@ -5,7 +5,7 @@
  * fastify app (app.ts) and the mirror sync (mirror.ts) drive it; the
  * benchmark calls it directly.
  */
-import { ed25519PublicKey, encodeAddress, toHex } from '@skymesh/crypto';
+import { ed25519PublicKey, encodeAddress, hkdf, hmac, toHex, utf8 } from '@skymesh/crypto';
 import { type NodeDescriptor, verifyDescriptor } from '@skymesh/protocol';
 import {
   applyDiff,
@@ -14,6 +14,7 @@ import {
   DirectoryState,
   encodeDiff,
   encodeSnapshot,
+  keyedRandom,
   keyHex,
   ReportBook,
   RouteGraph,
@@ -26,6 +27,8 @@ import {
 } from '@skymesh/protocol/directory';
 import { RouteServerError } from './errors.js';
 import { DEFAULT_LIMITS, SybilGuard, type SybilLimits } from './limits.js';
+
+const ROUTE_RANDOM_INFO = 'skymesh route answer randomness v1';
 
 /** Options of a DirectoryService. */
 export interface DirectoryServiceOptions {
@@ -107,6 +110,8 @@ export class DirectoryService {
   private stateNow: DirectoryState;
   private book: ReportBook;
   private readonly seed: Uint8Array;
+  // Keys the randomisation of signed answers (answerRoute); derived from the seed.
+  private readonly routeKey: Uint8Array;
   private readonly descriptorTtl: number;
   private readonly reportTtl: number;
   private readonly clockSkew: number;
@@ -127,6 +132,7 @@ export class DirectoryService {
   constructor(opts: DirectoryServiceOptions) {
     this.seed = opts.key.slice();
     this.publicKey = ed25519PublicKey(this.seed);
+    this.routeKey = hkdf('sha256', this.seed, undefined, utf8(ROUTE_RANDOM_INFO), 32);
     this.readOnly = opts.readOnly ?? false;
     this.descriptorTtl = opts.descriptorTtl ?? 10_800;
     this.reportTtl = opts.reportTtl ?? 1800;
@@ -233,6 +239,14 @@ export class DirectoryService {
    * to `queryDigest` (routeQueryDigest of the query as received, nonce
    * included) and the version (docs/route-server.md §Signed route answers).
    * A mirror signs with its own key.
+   *
+   * The paths' randomisation is drawn from keyedRandom(HMAC-SHA-256(a key
+   * derived from the seed, queryDigest)), not from the CSPRNG: the same
+   * query (same nonce) on the same version gets byte-identical paths, so
+   * whoever carries queries cannot re-send one until the paths suit it.
+   * The version is left out on purpose: a query held across a new version
+   * replays the same draws, so the paths change only where the graph did.
+   * Another nonce draws independently; without the seed, unpredictably.
    * @throws DirectoryError DIRECTORY_BAD_QUERY | DIRECTORY_NO_ROUTE
    */
   answerRoute(
@@ -240,7 +254,10 @@ export class DirectoryService {
     queryDigest: Uint8Array,
   ): { version: number; paths: RoutePath[]; signature: Uint8Array } {
     const graph = this.graph();
-    const paths = this.routeOn(graph, query);
+    const paths = this.routeOn(graph, {
+      ...query,
+      random: keyedRandom(hmac('sha256', this.routeKey, queryDigest)),
+    });
     const signature = signRouteAnswer(
       this.seed,
       { queryDigest, version: graph.version },

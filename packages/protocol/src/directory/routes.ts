@@ -23,7 +23,7 @@
  * network group (IPv4 /16, IPv6 /32, host domain; see netgroup.ts). When no
  * path meets that, one that does not is returned with `diverse: false`.
  */
-import { parseAddress } from '@skymesh/crypto';
+import { chacha20Xor, parseAddress } from '@skymesh/crypto';
 import { MAX_HOPS } from '../constants.js';
 import { exitAllows } from '../descriptor/exit.js';
 import { keyHex } from './_bytes.js';
@@ -55,7 +55,11 @@ export interface RouteQuery {
   now?: number | undefined;
   /** Cost of a first hop the source has no confirmed link to. @default DEFAULT_UNKNOWN_RTT_MICROS */
   unknownRttMicros?: number | undefined;
-  /** Uniform [0, 1) numbers; @default crypto.getRandomValues */
+  /**
+   * Uniform [0, 1) numbers; @default crypto.getRandomValues. A server
+   * answering for others passes a keyedRandom keyed per query, so a re-asked
+   * query cannot draw other paths.
+   */
   random?: (() => number) | undefined;
 }
 
@@ -595,6 +599,38 @@ function cryptoRandom(): number {
     poolAt = 0;
   }
   return pool[poolAt++]! / 0x1_0000_0000;
+}
+
+const ZERO_NONCE = new Uint8Array(12);
+const SEEDED_BLOCK = 256;
+
+/**
+ * Uniform [0, 1) numbers drawn deterministically from a 32-byte seed: the
+ * ChaCha20 keystream of (seed, zero nonce), 32 bits per number. The route
+ * server passes one seeded by its secret, the query digest and the version
+ * as `random`, so the same query on the same version gets the same paths
+ * (docs/route-server.md §Signed route answers). Never reuse a seed for
+ * anything else.
+ * @throws CryptoError CRYPTO_BAD_LENGTH for a seed that is not 32 bytes.
+ */
+export function keyedRandom(seed: Uint8Array): () => number {
+  const key = seed.slice();
+  const zeros = new Uint8Array(SEEDED_BLOCK);
+  const bytes = new Uint8Array(SEEDED_BLOCK);
+  const words = new DataView(bytes.buffer);
+  chacha20Xor(bytes, key, ZERO_NONCE, 0, zeros);
+  let counter = SEEDED_BLOCK / 64;
+  let at = 0;
+  return () => {
+    if (at >= SEEDED_BLOCK) {
+      chacha20Xor(bytes, key, ZERO_NONCE, counter, zeros);
+      counter += SEEDED_BLOCK / 64;
+      at = 0;
+    }
+    const v = words.getUint32(at, false);
+    at += 4;
+    return v / 0x1_0000_0000;
+  };
 }
 
 /** One-off query over a state (builds a RouteGraph; reuse one for many queries). */
