@@ -12,6 +12,12 @@ export const AEAD_TAG_LEN = 16;
 export const CHACHA_NONCE_LEN = 12;
 export const XCHACHA_NONCE_LEN = 24;
 
+/** A 32-byte key and a nonce of `nonceLen` bytes, else CRYPTO_BAD_LENGTH. */
+function assertKeyNonce(key: Uint8Array, nonce: Uint8Array, nonceLen: number): void {
+  assertLength(key, AEAD_KEY_LEN, 'key');
+  assertLength(nonce, nonceLen, 'nonce');
+}
+
 function authFailed(): CryptoError {
   return new CryptoError('CRYPTO_AEAD_AUTH_FAILED', 'AEAD tag did not verify');
 }
@@ -22,8 +28,7 @@ export function chacha20poly1305Seal(
   plaintext: Uint8Array,
   ad?: Uint8Array,
 ): Uint8Array {
-  assertLength(key, AEAD_KEY_LEN, 'key');
-  assertLength(nonce, CHACHA_NONCE_LEN, 'nonce');
+  assertKeyNonce(key, nonce, CHACHA_NONCE_LEN);
   return backend().chacha20poly1305Seal(key, nonce, plaintext, ad);
 }
 
@@ -34,8 +39,7 @@ export function chacha20poly1305Open(
   sealed: Uint8Array,
   ad?: Uint8Array,
 ): Uint8Array {
-  assertLength(key, AEAD_KEY_LEN, 'key');
-  assertLength(nonce, CHACHA_NONCE_LEN, 'nonce');
+  assertKeyNonce(key, nonce, CHACHA_NONCE_LEN);
   if (sealed.length < AEAD_TAG_LEN) throw authFailed();
   const pt = backend().chacha20poly1305Open(key, nonce, sealed, ad);
   if (pt === null) throw authFailed();
@@ -48,8 +52,7 @@ export function xchacha20poly1305Seal(
   plaintext: Uint8Array,
   ad?: Uint8Array,
 ): Uint8Array {
-  assertLength(key, AEAD_KEY_LEN, 'key');
-  assertLength(nonce, XCHACHA_NONCE_LEN, 'nonce');
+  assertKeyNonce(key, nonce, XCHACHA_NONCE_LEN);
   return backend().xchacha20poly1305Seal(key, nonce, plaintext, ad);
 }
 
@@ -60,8 +63,7 @@ export function xchacha20poly1305Open(
   sealed: Uint8Array,
   ad?: Uint8Array,
 ): Uint8Array {
-  assertLength(key, AEAD_KEY_LEN, 'key');
-  assertLength(nonce, XCHACHA_NONCE_LEN, 'nonce');
+  assertKeyNonce(key, nonce, XCHACHA_NONCE_LEN);
   if (sealed.length < AEAD_TAG_LEN) throw authFailed();
   const pt = backend().xchacha20poly1305Open(key, nonce, sealed, ad);
   if (pt === null) throw authFailed();
@@ -102,8 +104,7 @@ export function chacha20poly1305SealInto(
   plaintext: Uint8Array,
   ad?: Uint8Array,
 ): void {
-  assertLength(key, AEAD_KEY_LEN, 'key');
-  assertLength(nonce, CHACHA_NONCE_LEN, 'nonce');
+  assertKeyNonce(key, nonce, CHACHA_NONCE_LEN);
   assertLength(out, plaintext.length + AEAD_TAG_LEN, 'out');
   assertInPlaceOrDisjoint(out, plaintext);
   backend().chacha20poly1305SealInto(out, key, nonce, plaintext, ad);
@@ -124,8 +125,7 @@ export function chacha20poly1305OpenInto(
   sealed: Uint8Array,
   ad?: Uint8Array,
 ): boolean {
-  assertLength(key, AEAD_KEY_LEN, 'key');
-  assertLength(nonce, CHACHA_NONCE_LEN, 'nonce');
+  assertKeyNonce(key, nonce, CHACHA_NONCE_LEN);
   if (sealed.length < AEAD_TAG_LEN) return false;
   assertLength(out, sealed.length - AEAD_TAG_LEN, 'out');
   assertInPlaceOrDisjoint(out, sealed);
@@ -146,8 +146,7 @@ export function chacha20Xor(
   counter: number,
   input: Uint8Array,
 ): void {
-  assertLength(key, AEAD_KEY_LEN, 'key');
-  assertLength(nonce, CHACHA_NONCE_LEN, 'nonce');
+  assertKeyNonce(key, nonce, CHACHA_NONCE_LEN);
   assertLength(out, input.length, 'out');
   if (
     !Number.isInteger(counter) ||

@@ -1,6 +1,9 @@
 // Whole nodes over real websockets on 127.0.0.1, in one process: routes of
 // 1, 3 and 8 hops carry streams both ways intact; the directory refuses bad
 // descriptors; stats count what happened; close frees everything.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Identity } from '@skymesh/crypto';
 import { descriptorToJSON, signDescriptor } from '@skymesh/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,9 +139,6 @@ describe('createNode over websockets', () => {
 
 describe('createNode transports', () => {
   it('routes over wss (self-signed certificate in dataDir) and tcp listeners', async () => {
-    const { mkdtemp } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const dataDir = await mkdtemp(join(tmpdir(), 'skymesh-node-'));
     const m = await startMesh(4, {
       each: (i) =>
@@ -164,9 +164,6 @@ describe('createNode transports', () => {
   });
 
   it('one node listening on ws, wss and tcp at once is reachable on each', async () => {
-    const { mkdtemp } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const dataDir = await mkdtemp(join(tmpdir(), 'skymesh-node-'));
     const m = await startMesh(4, {
       each: (i) =>
@@ -200,9 +197,6 @@ describe('createNode transports', () => {
 
 describe('static directory file', () => {
   it('loads descriptors from a JSON file, and a bad file stops the node', async () => {
-    const { mkdtemp, writeFile } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const dir = await mkdtemp(join(tmpdir(), 'skymesh-dir-'));
     const file = join(dir, 'directory.json');
     const known = mesh.nodes.slice(0, 3).map((n) => descriptorToJSON(n.descriptor));
