@@ -1,8 +1,14 @@
 /** Shared test setup: signed nodes, a service with a settable clock, an app around it. */
 import { Identity } from '@skymesh/crypto';
 import { encodeDescriptor, type NodeRoles, signDescriptor } from '@skymesh/protocol';
-import { encodeLinkReport, signLinkReport, syntheticSeed } from '@skymesh/protocol/directory';
+import {
+  encodeLinkReport,
+  type RouteQueryJSON,
+  signLinkReport,
+  syntheticSeed,
+} from '@skymesh/protocol/directory';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { afterEach } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { DirectoryService, type DirectoryServiceOptions } from '../src/directory.js';
 import { DEFAULT_LIMITS, type SybilLimits } from '../src/limits.js';
@@ -75,7 +81,16 @@ export interface Harness {
   mirror: Mirror | undefined;
 }
 
-/** A service at T0 (move `clock.ms` to move time) and its app, not listening. */
+/** Every harness made in the running test; their apps are closed after it. */
+const open: Harness[] = [];
+afterEach(async () => {
+  for (const x of open.splice(0)) await x.app.close();
+});
+
+/**
+ * A service at T0 (move `clock.ms` to move time) and its app, not listening.
+ * The app is closed after the test that made it.
+ */
 export async function harness(
   opts: Partial<DirectoryServiceOptions> = {},
   makeMirror?: (service: DirectoryService) => Mirror,
@@ -92,7 +107,9 @@ export async function harness(
   });
   const mirror = makeMirror?.(service);
   const app = await buildApp({ service, mirror, expireIntervalMs: 0 });
-  return { service, app, clock, mirror };
+  const h = { service, app, clock, mirror };
+  open.push(h);
+  return h;
 }
 
 /** POSTs raw bytes. */
@@ -138,3 +155,12 @@ export async function populate(
 /** The error code of an API answer. */
 export const codeOf = (r: { body: string }): string | undefined =>
   (JSON.parse(r.body) as { error?: { code: string } }).error?.code;
+
+/** A route query from node `from` to node `to`, with the query's other fields. */
+export function routeQuery<T extends Partial<RouteQueryJSON>>(
+  from: number,
+  to: number,
+  rest: T,
+): RouteQueryJSON & T {
+  return { source: node(from).address, destination: { address: node(to).address }, ...rest };
+}

@@ -7,13 +7,10 @@
  */
 import { toBase64Url } from '@skymesh/protocol';
 import { type RouteQueryJSON, RouteServerClient } from '@skymesh/protocol/directory';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Harness, harness, node, populate, T0 } from './_harness.js';
 
 let h: Harness;
-afterEach(async () => {
-  await h?.app.close();
-});
 
 // Four ways into 3 (via 2, 4, 5 or 6), all within the default 0.2 band.
 const LINKS: [number, number, number][] = [

@@ -11,27 +11,22 @@ import {
   verifyDiff,
   verifySnapshot,
 } from '@skymesh/protocol/directory';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   codeOf,
   descriptorBytes,
-  type Harness,
   harness,
   node,
   populate,
   postBytes,
   reportBytes,
+  routeQuery,
   T0,
 } from './_harness.js';
 
-let h: Harness;
-afterEach(async () => {
-  await h?.app.close();
-});
-
 describe('descriptors', () => {
   it('accepts a signed descriptor as bytes or JSON, and an identical one again as unchanged', async () => {
-    h = await harness();
+    const h = await harness();
     const r = await postBytes(h.app, '/v1/descriptors', descriptorBytes(1));
     expect(r.statusCode).toBe(200);
     expect(r.json()).toMatchObject({ address: node(1).address, changed: true, version: 1 });
@@ -46,7 +41,7 @@ describe('descriptors', () => {
   });
 
   it('refuses forged, expired, future, replayed-older, oversized and garbage descriptors with their codes', async () => {
-    h = await harness();
+    const h = await harness();
     const forged = descriptorBytes(2).slice();
     forged[forged.length - 5]! ^= 1;
     const cases: [Uint8Array, number, string][] = [
@@ -87,7 +82,7 @@ describe('descriptors', () => {
   });
 
   it('drops nodes after the descriptor TTL unless refreshed, and at their own expiry', async () => {
-    h = await harness({ descriptorTtl: 600 });
+    const h = await harness({ descriptorTtl: 600 });
     await populate(h.app, [1, 2], [[1, 2, 1000]]);
     h.clock.ms += 300_000;
     await postBytes(h.app, '/v1/descriptors', descriptorBytes(2, { issuedAt: T0 + 300 }));
@@ -113,18 +108,13 @@ describe('link reports and routes', () => {
   ];
 
   it('confirms two-sided links and answers route queries', async () => {
-    h = await harness();
+    const h = await harness();
     await populate(h.app, [1, 2, 3, 4, 5, 6, 7], links, { exits: [7] });
     expect(h.service.state.linkCount).toBe(links.length);
     const r = await h.app.inject({
       method: 'POST',
       url: '/v1/routes',
-      payload: {
-        source: node(1).address,
-        destination: { address: node(4).address },
-        k: 2,
-        spread: 0,
-      },
+      payload: routeQuery(1, 4, { k: 2, spread: 0 }),
     });
     expect(r.statusCode).toBe(200);
     const body = r.json() as { paths: { rttMicros: number; hops: { address: string }[] }[] };
@@ -145,7 +135,7 @@ describe('link reports and routes', () => {
   });
 
   it('refuses replayed, forged and orphan reports', async () => {
-    h = await harness();
+    const h = await harness();
     await populate(h.app, [1, 2], [[1, 2, 1000]]);
     const replay = await postBytes(h.app, '/v1/link-reports', reportBytes(1, 1, [[2, 10]]));
     expect([replay.statusCode, codeOf(replay)]).toEqual([409, 'DIRECTORY_REPORT_REPLAYED']);
@@ -160,7 +150,7 @@ describe('link reports and routes', () => {
   });
 
   it('answers bad route queries with 4xx and a code', async () => {
-    h = await harness();
+    const h = await harness();
     await populate(h.app, [1, 2, 3, 4], links.slice(0, 3));
     const cases: [unknown, number, string][] = [
       [{ destination: { address: 'not-an-address' } }, 400, 'DIRECTORY_BAD_QUERY'],
@@ -202,7 +192,7 @@ describe('link reports and routes', () => {
 
 describe('snapshots and diffs', () => {
   it('serves a signed snapshot and diffs that bring a copy to the same state', async () => {
-    h = await harness();
+    const h = await harness();
     await populate(
       h.app,
       [1, 2, 3],
@@ -237,7 +227,7 @@ describe('snapshots and diffs', () => {
   });
 
   it('signs its snapshot and diffs again once a minute old, even when nothing changed', async () => {
-    h = await harness();
+    const h = await harness();
     await populate(h.app, [1, 2], [[1, 2, 100]]);
     const key = h.service.publicKey;
     const signedAt = async (url: string) => {
@@ -259,7 +249,7 @@ describe('snapshots and diffs', () => {
 
 describe('websocket API', () => {
   it('publishes, reports, routes, downloads and pushes version events over one socket', async () => {
-    h = await harness();
+    const h = await harness();
     await h.app.ready();
     const ws = await h.app.injectWS('/v1/ws');
     const pending = new Map<number, (v: Record<string, unknown>) => void>();
@@ -300,12 +290,7 @@ describe('websocket API', () => {
     }
     const route = await call({
       op: 'route',
-      query: {
-        source: node(1).address,
-        destination: { address: node(3).address },
-        minHops: 2,
-        maxHops: 2,
-      },
+      query: routeQuery(1, 3, { minHops: 2, maxHops: 2 }),
     });
     expect((route.paths as { hops: unknown[] }[])[0]!.hops).toHaveLength(2);
     const snap = await call({ op: 'snapshot' });
@@ -324,7 +309,7 @@ describe('websocket API', () => {
 
 describe('health and metrics', () => {
   it('report the directory', async () => {
-    h = await harness();
+    const h = await harness();
     await populate(h.app, [1, 2], [[1, 2, 5]]);
     const health = await h.app.inject({ url: '/health' });
     expect(health.json()).toMatchObject({ status: 'ok', nodes: 2, links: 1 });

@@ -16,7 +16,7 @@ import {
   routeQueryDigest,
   signRouteAnswer,
 } from '@skymesh/protocol/directory';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   descriptorBytes,
   type Harness,
@@ -24,17 +24,13 @@ import {
   node,
   populate,
   reportBytes,
+  routeQuery,
   T0,
 } from './_harness.js';
 
-let h: Harness;
-afterEach(async () => {
-  await h?.app.close();
-});
-
 describe('RouteServerClient', () => {
   it('publishes, reports, routes with verified hops and keeps a replica in sync', async () => {
-    h = await harness();
+    const h = await harness();
     const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
     const client = new RouteServerClient({ baseUrl: url, serverKey: h.service.publicKey });
     for (const i of [1, 2, 3]) {
@@ -48,15 +44,7 @@ describe('RouteServerClient', () => {
       ]),
     );
     expect((await client.publishReport(reportBytes(3, 1, [[2, 200]]))).confirmed).toBe(1);
-    const [path] = await client.route(
-      {
-        source: node(1).address,
-        destination: { address: node(3).address },
-        minHops: 2,
-        maxHops: 2,
-      },
-      T0,
-    );
+    const [path] = await client.route(routeQuery(1, 3, { minHops: 2, maxHops: 2 }), T0);
     expect(path!.hops.map((x) => x.address)).toEqual([node(2).address, node(3).address]);
     expect(path!.rttMicros).toBe(300);
     expect(path!.hops[0]!.desc.publicKey).toEqual(node(2).publicKey);
@@ -67,12 +55,7 @@ describe('RouteServerClient', () => {
     expect(await client.sync(replica)).toBe('diff');
     expect(replica.version).toBe(h.service.state.version);
     expect(replica.state!.nodeCount).toBe(4);
-    const [local] = replica.find({
-      source: node(1).address,
-      destination: { address: node(3).address },
-      minHops: 2,
-      maxHops: 2,
-    });
+    const [local] = replica.find(routeQuery(1, 3, { minHops: 2, maxHops: 2 }));
     expect(local!.hops.map((x) => x.key)).toEqual(path!.hops.map((x) => x.desc.publicKey).map(hex));
 
     await expect(
@@ -85,7 +68,7 @@ describe('RouteServerClient', () => {
   });
 
   it('catches a forged hop descriptor in a route answer', async () => {
-    h = await harness();
+    const h = await harness();
     const forged = descriptorBytes(5).slice();
     forged[forged.length - 1]! ^= 1;
     const fake: typeof fetch = async () =>
@@ -140,6 +123,7 @@ describe('signed route answers', () => {
   };
 
   /** A client of the real server through `tamper`, which sees and may change each query and answer. */
+  let h: Harness;
   let url = '';
   function carried(
     tamper: (q: Record<string, unknown>, a: Answer) => { q?: Record<string, unknown>; a?: Answer },
@@ -248,7 +232,6 @@ describe('signed route answers', () => {
   });
 
   it('a client without the server key does not ask', async () => {
-    h = await harness();
     let asked = 0;
     const client = new RouteServerClient({
       baseUrl: 'http://127.0.0.1:9',

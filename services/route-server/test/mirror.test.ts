@@ -11,11 +11,10 @@ import {
   RouteServerClient,
   syntheticSeed,
 } from '@skymesh/protocol/directory';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Mirror } from '../src/mirror.js';
 import {
   descriptorBytes,
-  type Harness,
   harness,
   node,
   populate,
@@ -24,14 +23,8 @@ import {
   T0,
 } from './_harness.js';
 
-const open: Harness[] = [];
-afterEach(async () => {
-  for (const x of open.splice(0)) await x.app.close();
-});
-
-async function upstream(): Promise<{ h: Harness; url: string }> {
+async function upstream() {
   const h = await harness();
-  open.push(h);
   const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
   return { h, url };
 }
@@ -41,7 +34,6 @@ async function mirrorOf(url: string, key: Uint8Array, fetchFn?: typeof fetch) {
     { readOnly: true },
     (service) => new Mirror(service, { upstreamUrl: url, upstreamKey: key, fetch: fetchFn }),
   );
-  open.push(m);
   return { m, mirror: m.mirror! };
 }
 
@@ -126,7 +118,6 @@ describe('mirror', () => {
           intervalMs: 20,
         }),
     );
-    open.push(m);
     m.mirror!.start();
     await populate(up.h.app, [3], []);
     for (let i = 0; i < 200 && m.service.state.version !== up.h.service.state.version; i++) {
@@ -176,7 +167,6 @@ describe('mirror', () => {
       initialVersion: undefined,
       clock: () => up.h.clock.ms + 60_000,
     });
-    open.push(restarted);
     await populate(restarted.app, [3], []);
     const url = await restarted.app.listen({ host: '127.0.0.1', port: 0 });
     expect(restarted.service.state.version).toBeGreaterThan(m.service.state.version);

@@ -2,22 +2,9 @@
  * Sybil pressure: request rates per source IP and per /24 or /48, live-node
  * counts per IP and prefix (freed when nodes leave), exemptions.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, sourceKeys } from '../src/limits.js';
-import {
-  codeOf,
-  descriptorBytes,
-  type Harness,
-  harness,
-  NO_LIMITS,
-  postBytes,
-  T0,
-} from './_harness.js';
-
-let h: Harness;
-afterEach(async () => {
-  await h?.app.close();
-});
+import { codeOf, descriptorBytes, harness, NO_LIMITS, postBytes, T0 } from './_harness.js';
 
 describe('source keys', () => {
   it('groups IPv4 by /24 (mapped addresses too) and IPv6 by /48', () => {
@@ -30,7 +17,7 @@ describe('source keys', () => {
 
 describe('request rate limits', () => {
   it('limit one IP, then its /24, and leave other networks alone', async () => {
-    h = await harness({
+    const h = await harness({
       limits: {
         ...NO_LIMITS,
         requestRatePerIp: 0.001,
@@ -60,7 +47,7 @@ describe('request rate limits', () => {
 
 describe('node limits', () => {
   it('cap live nodes per IP and per /24; refreshing is free; leaving frees the slot', async () => {
-    h = await harness({
+    const h = await harness({
       descriptorTtl: 600,
       limits: { ...NO_LIMITS, nodesPerIp: 2, nodesPerPrefix: 3 },
     });
@@ -88,7 +75,7 @@ describe('node limits', () => {
   });
 
   it('exempt addresses are never limited', async () => {
-    h = await harness({
+    const h = await harness({
       limits: { ...DEFAULT_LIMITS, nodesPerIp: 1, requestBurstPerIp: 2, exempt: ['127.0.0.1'] },
     });
     for (let i = 1; i <= 5; i++) {
